@@ -1,0 +1,1 @@
+//! Criterion benchmarks of Warble (see `benches/`); `cargo bench -p warble-benches`.

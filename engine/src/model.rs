@@ -1,0 +1,148 @@
+//! Kokoro-82M v1.0 end to end for one chunk: `KModel.forward_with_tokens`, with each stage timed.
+
+use std::time::{Duration, Instant};
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use warble_acoustic::nn::{LoadError, Loader};
+use warble_acoustic::prosody::{frame_owners, round_durations};
+use warble_acoustic::{ids_tensor, AcousticConfig, AcousticModel};
+use warble_vocoder::{Decoder, GeneratorConfig, SourceNoise};
+use warble_weights::WeightMap;
+
+/// Samples per alignment frame: decoder ×2, upsampling ×10 ×6, iSTFT hop 5.
+pub const SAMPLES_PER_FRAME: usize = 600;
+pub const SAMPLE_RATE: u32 = 24_000;
+pub const STYLE_DIM: usize = 256;
+
+/// The whole model on one device.
+#[derive(Debug)]
+pub struct KokoroModel {
+    pub acoustic: AcousticModel,
+    pub decoder: Decoder,
+    device: Device,
+}
+
+/// Wall time of each stage of one chunk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub albert: Duration,
+    pub predictor: Duration,
+    pub text_encoder: Duration,
+    pub decoder: Duration,
+    pub source: Duration,
+    pub generator: Duration,
+    pub istft: Duration,
+}
+
+impl StageTimes {
+    pub fn total(&self) -> Duration {
+        self.albert + self.predictor + self.text_encoder + self.decoder + self.source + self.generator + self.istft
+    }
+
+    pub fn add(&mut self, o: &StageTimes) {
+        self.albert += o.albert;
+        self.predictor += o.predictor;
+        self.text_encoder += o.text_encoder;
+        self.decoder += o.decoder;
+        self.source += o.source;
+        self.generator += o.generator;
+        self.istft += o.istft;
+    }
+}
+
+/// One chunk's output.
+#[derive(Debug, Clone)]
+pub struct ChunkOutput {
+    /// 24 kHz mono samples, `600 · Σ durations` of them.
+    pub audio: Vec<f32>,
+    /// Frames per model input position, both pads included.
+    pub durations: Vec<usize>,
+    pub times: StageTimes,
+}
+
+impl KokoroModel {
+    pub fn load(weights: &mut WeightMap, device: &Device) -> Result<Self, LoadError> {
+        let mut l = Loader::new(weights, device);
+        let acoustic = AcousticModel::load(&mut l, &AcousticConfig::kokoro_v1())?;
+        let decoder = Decoder::load(&mut l, "decoder", 512, 128, &GeneratorConfig::kokoro_v1())?;
+        Ok(Self {
+            acoustic,
+            decoder,
+            device: device.clone(),
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Splits a 256-float style row into (timbre for the decoder, prosody for the predictor), each `[1, 128]`.
+    pub fn style_halves(&self, style: &[f32]) -> (Tensor<2>, Tensor<2>) {
+        let t = Tensor::<2>::from_data(TensorData::new(style.to_vec(), [1, STYLE_DIM]), &self.device);
+        (t.clone().narrow(1, 0, 128), t.narrow(1, 128, 128))
+    }
+
+    /// Synthesizes token ids (without pads; at most 510) with a style row and a speed.
+    pub fn synthesize(&self, token_ids: &[i64], style: &[f32], speed: f32, noise: SourceNoise) -> ChunkOutput {
+        let mut ids = Vec::with_capacity(token_ids.len() + 2);
+        ids.push(0);
+        ids.extend_from_slice(token_ids);
+        ids.push(0);
+        let (timbre, prosody) = self.style_halves(style);
+        let mut times = StageTimes::default();
+
+        let t = Instant::now();
+        let id_tensor = ids_tensor(&ids, &self.device);
+        let (bert, d_en) = self.acoustic.bert_features(id_tensor.clone());
+        let _ = d_en.clone().narrow(1, 0, 1).into_data();
+        times.albert = t.elapsed();
+        drop(bert);
+
+        let t = Instant::now();
+        let (d, _logits, expected) = self.acoustic.durations(d_en, prosody.clone(), speed);
+        let durations = round_durations(&expected);
+        let owners = frame_owners(&durations);
+        let frames = owners.len();
+        let index = Tensor::<1, Int>::from_data(TensorData::new(owners, [frames]), &self.device);
+        let (f0, n) = self.acoustic.predictor.f0_n(d.select(1, index.clone()), prosody);
+        let _ = f0.clone().narrow(1, 0, 1).into_data();
+        times.predictor = t.elapsed();
+
+        let t = Instant::now();
+        let asr = self.acoustic.text_encoder.forward(id_tensor).select(2, index);
+        let _ = asr.clone().narrow(2, 0, 1).into_data();
+        times.text_encoder = t.elapsed();
+
+        let (audio, dec_times) = self.decode(asr, f0, n, timbre, noise);
+        times.decoder = dec_times.decoder;
+        times.source = dec_times.source;
+        times.generator = dec_times.generator;
+        times.istft = dec_times.istft;
+        ChunkOutput { audio, durations, times }
+    }
+
+    /// The decoder half from frame-level inputs (`asr [1,512,F]`, `f0, n [1,2F]`, timbre `[1,128]`).
+    pub fn decode(&self, asr: Tensor<3>, f0: Tensor<2>, n: Tensor<2>, timbre: Tensor<2>, noise: SourceNoise) -> (Vec<f32>, StageTimes) {
+        let mut times = StageTimes::default();
+        let t = Instant::now();
+        let f0_host: Vec<f32> = f0.clone().into_data().try_into_vec().expect("f32 F0");
+        let x = self.decoder.features(asr, f0, n, timbre.clone());
+        let _ = x.clone().narrow(2, 0, 1).into_data();
+        times.decoder = t.elapsed();
+
+        let t = Instant::now();
+        let har = self.decoder.generator.harmonic_source(&f0_host, noise);
+        times.source = t.elapsed();
+
+        let t = Instant::now();
+        let post = self.decoder.generator.conv_post(x, timbre, har);
+        let _ = post.clone().narrow(2, 0, 1).into_data();
+        times.generator = t.elapsed();
+
+        let t = Instant::now();
+        let audio = self.decoder.generator.istft(post);
+        let audio: Vec<f32> = audio.into_data().try_into_vec().expect("f32 audio");
+        times.istft = t.elapsed();
+        (audio, times)
+    }
+}

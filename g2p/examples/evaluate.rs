@@ -1,0 +1,39 @@
+//! Word agreement and phoneme error rate of the English G2P against misaki 0.9.4, per category and dialect.
+//!
+//!     cargo run --release -p warble-g2p --example evaluate [-- --mismatches N]
+
+use std::time::Instant;
+use warble_g2p::en::eval::{evaluate, parse_reference};
+use warble_g2p::EnglishG2p;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let show: usize = args
+        .iter()
+        .position(|a| a == "--mismatches")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let tsv = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/en_ref.tsv"));
+    for (dialect, british) in [("us", false), ("gb", true)] {
+        let t = Instant::now();
+        let g2p = EnglishG2p::new(british);
+        let n = g2p.lexicon_entries();
+        let load = t.elapsed();
+        let refs = parse_reference(tsv, dialect);
+        let t = Instant::now();
+        let r = evaluate(&g2p, &refs, show);
+        let el = t.elapsed();
+        println!("en-{dialect}: {} sentences, lexicon {} keys loaded in {:.1} ms, evaluated in {:.2} s", r.sentences, n, load.as_secs_f64() * 1e3, el.as_secs_f64());
+        println!("  {:<8} {:>7} {:>9} {:>8}", "category", "words", "exact %", "PER %");
+        for (c, s) in &r.by_category {
+            println!("  {:<8} {:>7} {:>9.2} {:>8.2}", c, s.words, s.word_rate() * 100.0, s.per() * 100.0);
+        }
+        println!("  {:<8} {:>7} {:>9.2} {:>8.2}", "words", r.words.words, r.words.word_rate() * 100.0, r.words.per() * 100.0);
+        println!("  {:<8} {:>7} {:>9.2} {:>8.2}", "all", r.all.words, r.all.word_rate() * 100.0, r.all.per() * 100.0);
+        println!("  sentences identical to misaki's output: {:.2} %", r.sentences_exact as f64 * 100.0 / r.sentences.max(1) as f64);
+        for (c, g, e, got) in &r.mismatches {
+            println!("    [{c}] {g}: misaki {e} | warble {got}");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! `decoder.generator`: the iSTFTNet head. Two transposed-conv upsampling stages (×10, ×6), each merged with a
+//! downsampled spectrum of the harmonic source and refined by three parallel AdaIN/Snake residual stacks, then
+//! `conv_post` predicts log-magnitude and phase of a 20-point STFT that the exact iSTFT turns into audio.
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Tensor, TensorData};
+
+use warble_acoustic::nn::{key, AdaIn1d, Conv1d, ConvTranspose1d, Linear, LoadError, Loader};
+
+use crate::source::{harmonic_source, SineGenConfig, SourceNoise};
+use crate::stft::Stft;
+
+/// Hyper-parameters of the generator (`config.json` → `istftnet`).
+#[derive(Debug, Clone)]
+pub struct GeneratorConfig {
+    pub upsample_rates: Vec<usize>,
+    pub upsample_kernel_sizes: Vec<usize>,
+    pub upsample_initial_channel: usize,
+    pub resblock_kernel_sizes: Vec<usize>,
+    pub resblock_dilation_sizes: Vec<Vec<usize>>,
+    pub n_fft: usize,
+    pub hop: usize,
+    pub style_dim: usize,
+}
+
+impl GeneratorConfig {
+    pub fn kokoro_v1() -> Self {
+        Self {
+            upsample_rates: vec![10, 6],
+            upsample_kernel_sizes: vec![20, 12],
+            upsample_initial_channel: 512,
+            resblock_kernel_sizes: vec![3, 7, 11],
+            resblock_dilation_sizes: vec![vec![1, 3, 5]; 3],
+            n_fft: 20,
+            hop: 5,
+            style_dim: 128,
+        }
+    }
+}
+
+/// `AdaINResBlock1`: three residual units, each AdaIN → Snake → dilated conv → AdaIN → Snake → conv.
+#[derive(Module, Debug)]
+pub struct AdaInResBlock1 {
+    pub convs1: Vec<Conv1d>,
+    pub convs2: Vec<Conv1d>,
+    pub adain1: Vec<AdaIn1d>,
+    pub adain2: Vec<AdaIn1d>,
+    pub alpha1: Vec<Param<Tensor<3>>>,
+    pub alpha2: Vec<Param<Tensor<3>>>,
+}
+
+impl AdaInResBlock1 {
+    fn load(l: &mut Loader, prefix: &str, channels: usize, kernel: usize, dilations: &[usize], style_dim: usize) -> Result<Self, LoadError> {
+        let mut b = Self {
+            convs1: vec![],
+            convs2: vec![],
+            adain1: vec![],
+            adain2: vec![],
+            alpha1: vec![],
+            alpha2: vec![],
+        };
+        for (j, &d) in dilations.iter().enumerate() {
+            b.convs1.push(Conv1d::load_same(l, &key(prefix, &format!("convs1.{j}")), channels, channels, kernel, d)?);
+            b.convs2.push(Conv1d::load_same(l, &key(prefix, &format!("convs2.{j}")), channels, channels, kernel, 1)?);
+            b.adain1.push(AdaIn1d::load(l, &key(prefix, &format!("adain1.{j}")), style_dim, channels)?);
+            b.adain2.push(AdaIn1d::load(l, &key(prefix, &format!("adain2.{j}")), style_dim, channels)?);
+            b.alpha1.push(l.param(&key(prefix, &format!("alpha1.{j}")), [1, channels, 1])?);
+            b.alpha2.push(l.param(&key(prefix, &format!("alpha2.{j}")), [1, channels, 1])?);
+        }
+        Ok(b)
+    }
+
+    pub fn forward(&self, mut x: Tensor<3>, style: Tensor<2>) -> Tensor<3> {
+        for j in 0..self.convs1.len() {
+            let t = snake(self.adain1[j].forward(x.clone(), style.clone()), self.alpha1[j].val());
+            let t = self.convs1[j].forward(t);
+            let t = snake(self.adain2[j].forward(t, style.clone()), self.alpha2[j].val());
+            let t = self.convs2[j].forward(t);
+            x = t + x;
+        }
+        x
+    }
+}
+
+/// Snake activation `x + sin²(αx)/α`, per channel.
+fn snake(x: Tensor<3>, alpha: Tensor<3>) -> Tensor<3> {
+    let s = (x.clone() * alpha.clone()).sin();
+    x + s.powi_scalar(2) * alpha.recip()
+}
+
+/// `generator.m_source`: only its `l_linear` (9 → 1) has weights.
+#[derive(Module, Debug)]
+pub struct SourceModule {
+    pub l_linear: Linear,
+}
+
+#[derive(Module, Debug)]
+pub struct Generator {
+    pub m_source: SourceModule,
+    pub noise_convs: Vec<Conv1d>,
+    pub noise_res: Vec<AdaInResBlock1>,
+    pub ups: Vec<ConvTranspose1d>,
+    pub resblocks: Vec<AdaInResBlock1>,
+    pub conv_post: Conv1d,
+    pub n_fft: usize,
+    pub hop: usize,
+}
+
+impl Generator {
+    pub fn load(l: &mut Loader, prefix: &str, cfg: &GeneratorConfig) -> Result<Self, LoadError> {
+        let sine = SineGenConfig::kokoro_v1();
+        let bins2 = cfg.n_fft + 2;
+        let m_source = SourceModule {
+            l_linear: Linear::load(l, &key(prefix, "m_source.l_linear"), sine.harmonics, 1, true)?,
+        };
+        let mut noise_convs = vec![];
+        let mut noise_res = vec![];
+        let mut ups = vec![];
+        let mut resblocks = vec![];
+        let stages = cfg.upsample_rates.len();
+        for i in 0..stages {
+            let (u, k) = (cfg.upsample_rates[i], cfg.upsample_kernel_sizes[i]);
+            let c_in = cfg.upsample_initial_channel >> i;
+            let c_out = cfg.upsample_initial_channel >> (i + 1);
+            ups.push(ConvTranspose1d::load(l, &key(prefix, &format!("ups.{i}")), c_in, c_out, k, u, (k - u) / 2, 0, 1)?);
+            // The source spectrum runs at hop-rate; bring it to this stage's rate with a strided conv.
+            let stride: usize = cfg.upsample_rates[i + 1..].iter().product();
+            let nc = if i + 1 < stages {
+                Conv1d::load(l, &key(prefix, &format!("noise_convs.{i}")), bins2, c_out, stride * 2, stride, stride.div_ceil(2), 1, true)?
+            } else {
+                Conv1d::load(l, &key(prefix, &format!("noise_convs.{i}")), bins2, c_out, 1, 1, 0, 1, true)?
+            };
+            noise_convs.push(nc);
+            let (nk, nd) = if i + 1 < stages { (7, vec![1, 3, 5]) } else { (11, vec![1, 3, 5]) };
+            noise_res.push(AdaInResBlock1::load(l, &key(prefix, &format!("noise_res.{i}")), c_out, nk, &nd, cfg.style_dim)?);
+            for (j, (&rk, rd)) in cfg.resblock_kernel_sizes.iter().zip(&cfg.resblock_dilation_sizes).enumerate() {
+                let idx = i * cfg.resblock_kernel_sizes.len() + j;
+                resblocks.push(AdaInResBlock1::load(l, &key(prefix, &format!("resblocks.{idx}")), c_out, rk, rd, cfg.style_dim)?);
+            }
+        }
+        let last = cfg.upsample_initial_channel >> stages;
+        let conv_post = Conv1d::load_same(l, &key(prefix, "conv_post"), last, bins2, 7, 1)?;
+        Ok(Self {
+            m_source,
+            noise_convs,
+            noise_res,
+            ups,
+            resblocks,
+            conv_post,
+            n_fft: cfg.n_fft,
+            hop: cfg.hop,
+        })
+    }
+
+    /// `f0 [2F]` (host) → `har_source [600F]` (host).
+    pub fn harmonic_source(&self, f0: &[f32], noise: SourceNoise) -> Vec<f32> {
+        let w: Vec<f32> = self.m_source.l_linear.weight.val().into_data().try_into_vec().expect("f32 weights");
+        let b: Vec<f32> = self
+            .m_source
+            .l_linear
+            .bias
+            .as_ref()
+            .map(|b| b.val().into_data().try_into_vec().expect("f32 bias"))
+            .unwrap_or_else(|| vec![0.0]);
+        harmonic_source(f0, &w, b[0], &SineGenConfig::kokoro_v1(), noise)
+    }
+
+    /// Everything up to `conv_post`: `x [1, 512, 2F]`, `har_source [600F]` → `[1, n_fft + 2, 120F + 1]`.
+    pub fn conv_post(&self, x: Tensor<3>, style: Tensor<2>, har_source: Vec<f32>) -> Tensor<3> {
+        let har = self.source_spectrum(har_source, &x.device());
+        self.conv_post_from_spectrum(x, style, har)
+    }
+
+    /// The harmonic source's STFT as the network sees it: magnitudes then phases, `[1, n_fft + 2, 120F + 1]`.
+    pub fn source_spectrum(&self, har_source: Vec<f32>, device: &burn::tensor::Device) -> Tensor<3> {
+        let stft = Stft::new(self.n_fft, self.hop, device);
+        let len = har_source.len();
+        let har = Tensor::<2>::from_data(TensorData::new(har_source, [1, len]), device);
+        let (mag, phase) = stft.forward(har);
+        Tensor::cat(vec![mag, phase], 1)
+    }
+
+    /// The upsampling trunk and `conv_post`, given the source spectrum from [`Generator::source_spectrum`].
+    pub fn conv_post_from_spectrum(&self, mut x: Tensor<3>, style: Tensor<2>, har: Tensor<3>) -> Tensor<3> {
+        let kernels = self.resblocks.len() / self.ups.len();
+        for i in 0..self.ups.len() {
+            x = leaky_relu(x, 0.1);
+            let x_source = self.noise_res[i].forward(self.noise_convs[i].forward(har.clone()), style.clone());
+            x = self.ups[i].forward(x);
+            if i + 1 == self.ups.len() {
+                x = x.pad([(0, 0), (0, 0), (1, 0)], PadMode::Reflect);
+            }
+            x = x + x_source;
+            let mut sum: Option<Tensor<3>> = None;
+            for j in 0..kernels {
+                let y = self.resblocks[i * kernels + j].forward(x.clone(), style.clone());
+                sum = Some(match sum {
+                    Some(s) => s + y,
+                    None => y,
+                });
+            }
+            x = sum.expect("at least one resblock").div_scalar(kernels as f32);
+        }
+        self.conv_post.forward(leaky_relu(x, 0.01))
+    }
+
+    /// `conv_post [1, n_fft + 2, N]` → audio `[1, hop · (N − 1)]`: magnitude `exp`, phase `sin` (the trained
+    /// model's squashing, kept as is), exact iSTFT.
+    pub fn istft(&self, conv_post: Tensor<3>) -> Tensor<2> {
+        let stft = Stft::new(self.n_fft, self.hop, &conv_post.device());
+        let bins = stft.bins();
+        let mag = conv_post.clone().narrow(1, 0, bins).exp();
+        let phase = conv_post.narrow(1, bins, bins).sin();
+        stft.inverse(mag, phase)
+    }
+}

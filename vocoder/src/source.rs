@@ -1,0 +1,203 @@
+//! The harmonic-plus-noise source (`generator.m_source`): sines at F0 and its first 8 overtones, phase
+//! integrated at the F0 frame rate and interpolated to the sample rate, then mixed by a learnt 9→1 linear map
+//! and `tanh`.
+//!
+//! This runs on the host in plain f32 arithmetic rather than as tensor ops, because the phase reaches ~1e5 rad:
+//! an ulp of difference in the interpolation order decorrelates the output, so matching the reference means
+//! controlling every rounding (see `shared/docs/onnx-int8-notes.md` §5). It is a hot path that a SIMD or GPU
+//! kernel can replace later; its input (F0, 80 values a second) and output are small next to the convolutions.
+
+/// Constants of Kokoro's `SineGen` (sample rate 24 kHz, 8 overtones, amplitude 0.1, voiced above 10 Hz).
+#[derive(Debug, Clone)]
+pub struct SineGenConfig {
+    pub sample_rate: f32,
+    pub harmonics: usize,
+    pub sine_amp: f32,
+    pub noise_std: f32,
+    pub voiced_threshold: f32,
+    /// Samples per F0 value (10 · 6 · 5 = 300).
+    pub upsample: usize,
+}
+
+impl SineGenConfig {
+    pub fn kokoro_v1() -> Self {
+        Self {
+            sample_rate: 24000.0,
+            harmonics: 9,
+            sine_amp: 0.1,
+            noise_std: 0.003,
+            voiced_threshold: 10.0,
+            upsample: 300,
+        }
+    }
+}
+
+/// Whether, and how reproducibly, the source adds the Gaussian noise of the original PyTorch model.
+/// (The ONNX export, and so the golden reference, has none.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceNoise {
+    Off,
+    Seeded(u64),
+}
+
+/// `f0 [2F]` in Hz → `har_source [2F · upsample]`, given the `l_linear` weights `w [harmonics]` and bias `b`.
+///
+/// The arithmetic follows the exported graph operation by operation in f32: `rad = frac(f0·k / sr)`, a linear
+/// ×1/upsample resize, a sequential f32 cumsum, `((·2)·π)·upsample`, a linear ×upsample resize, `sin`, and the
+/// mix. Both resizes use onnxruntime's half-pixel weights (`|x − x₁|`, `|x − x₂|`, each rounded, not `1 − λ`)
+/// and its summation order; with them the source matches the reference to ~6e-8, where a plain lerp is off by
+/// ~1e-3 (the phase is ~1e5 rad, so its last bit matters).
+pub fn harmonic_source(f0: &[f32], w: &[f32], b: f32, cfg: &SineGenConfig, noise: SourceNoise) -> Vec<f32> {
+    let frames = f0.len();
+    let up = cfg.upsample;
+    let nh = cfg.harmonics;
+    if frames == 0 {
+        return Vec::new();
+    }
+    let len = frames * up;
+    // rad at sample rate is constant over each frame's `up` samples, so keep it per frame; the downsampling
+    // resize reads samples at 300j+149.5 with both neighbours inside frame j (for any realistic length).
+    let up_f = up as f32;
+    let down_scale = 1.0 / up_f;
+    let mut phase = vec![0f32; nh * frames];
+    for k in 0..nh {
+        let harmonic = (k + 1) as f32;
+        let rad_at = |t: usize| {
+            let d = (f0[t / up] * harmonic) / cfg.sample_rate;
+            d - d.floor()
+        };
+        let mut acc = 0f32;
+        for j in 0..frames {
+            let lo = ort_linear_resize_at(j, len, down_scale, k, nh, rad_at);
+            acc += lo;
+            phase[k * frames + j] = ((acc * 2.0) * std::f32::consts::PI) * up_f;
+        }
+    }
+    let mut rng = noise_rng(noise);
+    let mut out = vec![0f32; len];
+    let mut sines = vec![0f32; nh];
+    for (t, o) in out.iter_mut().enumerate() {
+        let voiced = f0[t / up] > cfg.voiced_threshold;
+        for (k, s) in sines.iter_mut().enumerate() {
+            let p = ort_linear_resize_at(t, frames, up_f, k, nh, |x| phase[k * frames + x]);
+            let mut v = (p.sin() * cfg.sine_amp) * if voiced { 1.0 } else { 0.0 };
+            if let Some(r) = rng.as_mut() {
+                let std = if voiced { cfg.noise_std } else { cfg.sine_amp / 3.0 };
+                v += std * r.normal();
+            }
+            *s = v;
+        }
+        let mut mix = 0f32;
+        for k in 0..nh {
+            mix += sines[k] * w[k];
+        }
+        *o = (mix + b).tanh();
+    }
+    out
+}
+
+/// One output sample of onnxruntime's linear half-pixel `Resize` along time for channel `c` of `channels`
+/// (the rank-3 input runs as trilinear with depth 1; the channel axis contributes weight 0.5·… terms that this
+/// reproduces, including the last channel's clamped neighbour).
+fn ort_linear_resize_at(x: usize, in_len: usize, scale: f32, c: usize, channels: usize, value: impl Fn(usize) -> f32) -> f32 {
+    let max = (in_len - 1) as f32;
+    let ix = (((x as f32 + 0.5) / scale) - 0.5).clamp(0.0, max);
+    let x1 = (ix as usize).min(in_len - 1);
+    let x2 = (x1 + 1).min(in_len - 1);
+    let (dx1, dx2) = if x1 == x2 {
+        (0.5, 0.5)
+    } else {
+        ((ix - x1 as f32).abs(), (ix - x2 as f32).abs())
+    };
+    let k = if c + 1 < channels { 0.5 } else { 0.25 };
+    let a = (dx2 * k) * value(x1);
+    let b = (dx1 * k) * value(x2);
+    if c + 1 < channels {
+        ((a + b) + a) + b
+    } else {
+        ((((((a + b) + a) + b) + a) + b) + a) + b
+    }
+}
+
+fn noise_rng(noise: SourceNoise) -> Option<NormalRng> {
+    match noise {
+        SourceNoise::Off => None,
+        SourceNoise::Seeded(seed) => Some(NormalRng::new(seed)),
+    }
+}
+
+/// A small, fast, seedable standard-normal generator (SplitMix64 + Box–Muller). The noise only needs to be
+/// Gaussian and reproducible, not cryptographic or bit-compatible with PyTorch's generator.
+struct NormalRng {
+    state: u64,
+    spare: Option<f32>,
+}
+
+impl NormalRng {
+    fn new(seed: u64) -> Self {
+        Self { state: seed ^ 0x9E37_79B9_7F4A_7C15, spare: None }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    fn normal(&mut self) -> f32 {
+        if let Some(s) = self.spare.take() {
+            return s;
+        }
+        let r = (-2.0 * self.uniform().ln()).sqrt();
+        let theta = 2.0 * std::f64::consts::PI * self.uniform();
+        self.spare = Some((r * theta.sin()) as f32);
+        (r * theta.cos()) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unvoiced_source_without_noise_is_the_bias() {
+        let cfg = SineGenConfig::kokoro_v1();
+        let out = harmonic_source(&[0.0, 5.0], &[1.0; 9], 0.25, &cfg, SourceNoise::Off);
+        assert_eq!(out.len(), 600);
+        assert!(out.iter().all(|&v| v == 0.25f32.tanh()));
+    }
+
+    #[test]
+    fn a_constant_f0_gives_a_sine_of_that_frequency() {
+        let cfg = SineGenConfig::kokoro_v1();
+        let f0 = vec![200.0f32; 40];
+        let mut w = [0.0f32; 9];
+        w[0] = 1.0;
+        let out = harmonic_source(&f0, &w, 0.0, &cfg, SourceNoise::Off);
+        // Count rising zero crossings over the steady middle: 200 Hz over 0.4 s ≈ 80 cycles at 24 kHz → 9600 samples.
+        let mid = &out[1200..10800];
+        let rising = mid.windows(2).filter(|p| p[0] < 0.0 && p[1] >= 0.0).count();
+        assert!((79..=81).contains(&rising), "{rising} cycles");
+    }
+
+    #[test]
+    fn seeded_noise_is_reproducible_and_seed_dependent() {
+        let cfg = SineGenConfig::kokoro_v1();
+        let f0 = vec![0.0f32, 150.0, 150.0, 0.0];
+        let w = [0.3f32; 9];
+        let a = harmonic_source(&f0, &w, 0.0, &cfg, SourceNoise::Seeded(7));
+        let b = harmonic_source(&f0, &w, 0.0, &cfg, SourceNoise::Seeded(7));
+        let c = harmonic_source(&f0, &w, 0.0, &cfg, SourceNoise::Seeded(8));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // Unvoiced noise (std 0.1/3 per harmonic, 9 harmonics mixed with weight 0.3) is clearly present.
+        let rms = (a[..300].iter().map(|v| v * v).sum::<f32>() / 300.0).sqrt();
+        assert!(rms > 0.01 && rms < 0.1, "rms {rms}");
+    }
+}

@@ -1,0 +1,140 @@
+//! `cargo xtask bench`: synthesizes the golden cases c07 (106 tokens) and c11 (421 tokens) and reports the
+//! real-time factor, time per stage, peak memory and model load time (cold: conversion from ONNX; warm: from
+//! the converted cache).
+//!
+//! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu]` with `WARBLE_MODEL_DIR` set.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use warble_engine::{Backend, Engine, EngineOptions, SourceNoise, StageTimes, SynthesisOptions};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => bench(&args[1..]),
+        _ => bail!("usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu]"),
+    }
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let runs: usize = flag(args, "--runs").map(|r| r.parse()).transpose()?.unwrap_or(5);
+    let backend = Backend::parse(&flag(args, "--backend").unwrap_or_else(|| "cpu".into()))?;
+    let model_dir = std::env::var_os("WARBLE_MODEL_DIR")
+        .map(PathBuf::from)
+        .context("set WARBLE_MODEL_DIR to the folder with kokoro-v1.0.int8.onnx and voices/")?;
+    let golden = flag(args, "--golden").map(PathBuf::from).unwrap_or_else(|| model_dir.join("..").join("golden"));
+
+    // Cold load converts the ONNX file into a fresh cache; warm load reads that cache.
+    let cache = std::env::temp_dir().join(format!("warble-bench-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let opts = EngineOptions {
+        model: Some(model_dir.clone()),
+        voices: None,
+        backend,
+        cache_dir: Some(cache.clone()),
+    };
+    let t = Instant::now();
+    let cold = Engine::load(&opts)?;
+    let cold_total = t.elapsed();
+    let cold_report = cold.load_report().clone();
+    drop(cold);
+    let t = Instant::now();
+    let engine = Engine::load(&opts)?;
+    let warm_total = t.elapsed();
+    let warm_report = engine.load_report().clone();
+    let _ = std::fs::remove_dir_all(&cache);
+
+    println!("# Warble benchmark ({backend:?}, {runs} timed runs after one warm-up)\n");
+    println!("machine: {}, {} threads available\n", cpu_name(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!("| load | weights | build model | total |");
+    println!("|---|---|---|---|");
+    println!(
+        "| cold (convert {}) | {:.0} ms | {:.0} ms | {:.0} ms |",
+        cold_report.model_file.file_name().unwrap_or_default().to_string_lossy(),
+        ms(cold_report.weights_time),
+        ms(cold_report.build_time),
+        ms(cold_total)
+    );
+    println!(
+        "| warm (cache hit: {}) | {:.0} ms | {:.0} ms | {:.0} ms |\n",
+        warm_report.weights_cached,
+        ms(warm_report.weights_time),
+        ms(warm_report.build_time),
+        ms(warm_total)
+    );
+
+    println!("| case | tokens | audio s | median wall s | real-time factor (audio s / wall s) | ALBERT ms | predictor ms | text enc ms | decoder ms | source ms | generator ms | iSTFT ms |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for case in ["c07_en_100", "c11_en_400"] {
+        let dir = golden.join(case);
+        let (phonemes, voice, speed) = case_info(&dir)?;
+        let mut o = SynthesisOptions::new(voice);
+        o.speed = speed;
+        o.noise = SourceNoise::Off;
+        engine.synthesize_phonemes(&phonemes, &o)?; // warm-up
+        let mut walls = Vec::new();
+        let mut stage_sum = StageTimes::default();
+        let mut seconds = 0.0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let s = engine.synthesize_phonemes(&phonemes, &o)?;
+            walls.push(t.elapsed());
+            stage_sum.add(&s.times);
+            seconds = s.seconds();
+        }
+        walls.sort();
+        let median = walls[walls.len() / 2];
+        let n = runs as f64;
+        println!(
+            "| {case} | {} | {seconds:.2} | {:.3} | {:.2}× | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+            phonemes.chars().count(),
+            median.as_secs_f64(),
+            seconds / median.as_secs_f64(),
+            ms(stage_sum.albert) / n,
+            ms(stage_sum.predictor) / n,
+            ms(stage_sum.text_encoder) / n,
+            ms(stage_sum.decoder) / n,
+            ms(stage_sum.source) / n,
+            ms(stage_sum.generator) / n,
+            ms(stage_sum.istft) / n,
+        );
+    }
+    if let Some(peak) = peak_rss_mib() {
+        println!("\npeak resident memory (VmHWM): {peak:.0} MiB");
+    }
+    Ok(())
+}
+
+fn case_info(dir: &Path) -> Result<(String, String, f32)> {
+    let text = std::fs::read_to_string(dir.join("case.json")).with_context(|| format!("reading {}/case.json", dir.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    Ok((
+        v["phonemes"].as_str().context("phonemes")?.to_string(),
+        v["voice"].as_str().context("voice")?.to_string(),
+        v["speed"].as_f64().context("speed")? as f32,
+    ))
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into())
+}
