@@ -1,6 +1,6 @@
 //! `warble`: speak phonemes (and text) with Kokoro-82M, list voices.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use warble_engine::audio::{wav_bytes, write_atomically, SampleFormat};
-use warble_engine::{Backend, Engine, EngineOptions, Synthesis, SynthesisOptions, VoiceLibrary};
+use warble_engine::{Backend, Engine, EngineOptions, Language, Synthesis, SynthesisOptions, VoiceLibrary};
 
 #[derive(Parser)]
 #[command(name = "warble", version, about = "Text-to-speech with Kokoro-82M, in Rust on Burn")]
@@ -39,12 +39,23 @@ struct ModelArgs {
 enum Command {
     /// Synthesize speech to a WAV file
     Say {
-        /// Phonemes in Kokoro's symbols (IPA as misaki writes it)
-        #[arg(long)]
+        /// Text to speak (or use -f FILE, --phonemes, or pipe text on stdin)
+        text: Option<String>,
+        /// Read the text from a file
+        #[arg(short = 'f', long = "file", conflicts_with = "text")]
+        file: Option<PathBuf>,
+        /// Phonemes in Kokoro's symbols (IPA as misaki writes it) instead of text
+        #[arg(long, conflicts_with_all = ["text", "file"])]
         phonemes: Option<String>,
-        /// Voice name or weighted blend, e.g. af_heart or jf_alpha:0.7,jm_kumo:0.3
-        #[arg(long, default_value = "af_heart")]
-        voice: String,
+        /// Language of the text: auto (detect per sentence and script), en-us, en-gb, es, fr, it, pt-br, hi, ja, zh
+        #[arg(long, default_value = "auto")]
+        lang: String,
+        /// Voice name or weighted blend, e.g. af_heart or jf_alpha:0.7,jm_kumo:0.3 [default: the language's default voice]
+        #[arg(long)]
+        voice: Option<String>,
+        /// With several languages and no --voice: give each language its default voice
+        #[arg(long)]
+        per_language_voices: bool,
         /// Speaking rate: 1.0 normal, 2.0 twice as fast
         #[arg(long, default_value_t = 1.0)]
         speed: f32,
@@ -71,6 +82,14 @@ enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Print the phonemes Warble would speak for a text (one line of phonemes per input line on stdin)
+    Phonemize {
+        text: Option<String>,
+        #[arg(long, default_value = "en-us")]
+        lang: String,
+    },
+    /// Detect languages: for each line on stdin print `code<TAB>text` runs separated by ` | `
+    Detect,
     /// List the available voices
     Voices {
         #[command(flatten)]
@@ -92,9 +111,22 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Voices { model } => list_voices(&model),
+        Command::Phonemize { text, lang } => phonemize(text, &lang),
+        Command::Detect => {
+            let input = read_stdin()?;
+            let mut out = std::io::stdout().lock();
+            for line in input.lines() {
+                writeln!(out, "{}", warble_engine::detect_line(line))?;
+            }
+            Ok(())
+        }
         Command::Say {
+            text,
+            file,
             phonemes,
+            lang,
             voice,
+            per_language_voices,
             speed,
             output,
             timings,
@@ -105,21 +137,44 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             model,
         } => {
-            let Some(phonemes) = phonemes else {
-                bail!("give the phonemes to speak with --phonemes \"...\"");
-            };
             let backend = Backend::parse(&backend)?;
-            let mut opts = SynthesisOptions::new(voice);
+            let lang = parse_lang(&lang)?;
+            let mut opts = SynthesisOptions::new(voice.clone().unwrap_or_default());
             opts.speed = speed;
             opts.lenient = lenient;
+            opts.per_language_voices = per_language_voices;
             opts.noise = if no_noise { warble_engine::SourceNoise::Off } else { warble_engine::SourceNoise::Seeded(seed) };
+            // Read the input before loading the model, so a bad path fails fast.
+            let text = match (&phonemes, text, file) {
+                (Some(_), _, _) => None,
+                (None, Some(t), _) => Some(t),
+                (None, None, Some(f)) => Some(std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?),
+                (None, None, None) => {
+                    if std::io::stdin().is_terminal() {
+                        bail!("nothing to say: give text (warble say \"Hello.\"), -f FILE, --phonemes, or pipe text on stdin");
+                    }
+                    Some(read_stdin()?)
+                }
+            };
             let engine = Engine::load(&EngineOptions {
                 model: model.model,
                 voices: model.voices,
                 backend,
                 cache_dir: None,
             })?;
-            let synthesis = engine.synthesize_phonemes(&phonemes, &opts)?;
+            let synthesis = match (&phonemes, text) {
+                (Some(p), _) => {
+                    if opts.voice.is_empty() {
+                        opts.voice = "af_heart".into();
+                    }
+                    engine.synthesize_phonemes(p, &opts)?
+                }
+                (None, Some(t)) => engine.synthesize_text(&t, lang, &opts)?,
+                (None, None) => unreachable!("input read above"),
+            };
+            for w in &synthesis.warnings {
+                eprintln!("warble: warning: {w}");
+            }
             let format = match format {
                 Format::Pcm16 => SampleFormat::Pcm16,
                 Format::F32 => SampleFormat::F32,
@@ -127,6 +182,31 @@ fn run(cli: Cli) -> Result<()> {
             write_outputs(&synthesis, &output, timings.as_deref(), format)
         }
     }
+}
+
+fn parse_lang(code: &str) -> Result<Option<Language>> {
+    if code.eq_ignore_ascii_case("auto") {
+        Ok(None)
+    } else {
+        Ok(Some(Language::parse(code)?))
+    }
+}
+
+fn phonemize(text: Option<String>, lang: &str) -> Result<()> {
+    let Some(lang) = parse_lang(lang)? else {
+        bail!("phonemize needs a language (--lang en-us, en-gb, es, fr, it, pt-br, hi, ja or zh); `auto` is for `warble say`");
+    };
+    let g2p = warble_engine::g2p_for(lang)?;
+    let mut out = std::io::stdout().lock();
+    match text {
+        Some(t) => writeln!(out, "{}", warble_engine::phonemize_line(g2p.as_ref(), &t)?)?,
+        None => {
+            for line in read_stdin()?.lines() {
+                writeln!(out, "{}", warble_engine::phonemize_line(g2p.as_ref(), line)?)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write_outputs(s: &Synthesis, output: &str, timings: Option<&Path>, format: SampleFormat) -> Result<()> {
@@ -155,7 +235,12 @@ fn timings_json(s: &Synthesis) -> String {
         .iter()
         .map(|t| json!({"symbol": t.symbol.to_string(), "start": round_ms(t.start), "end": round_ms(t.end)}))
         .collect();
-    let v = json!({"sample_rate": s.sample_rate(), "chunks": chunks, "tokens": tokens});
+    let words: Vec<_> = s
+        .words
+        .iter()
+        .map(|w| json!({"text": w.text, "start": round_ms(w.start), "end": round_ms(w.end)}))
+        .collect();
+    let v = json!({"sample_rate": s.sample_rate(), "chunks": chunks, "tokens": tokens, "words": words});
     serde_json::to_string_pretty(&v).expect("JSON of plain values")
 }
 
@@ -179,7 +264,6 @@ fn list_voices(model: &ModelArgs) -> Result<()> {
     Ok(())
 }
 
-#[allow(dead_code)]
 fn read_stdin() -> Result<String> {
     let mut s = String::new();
     std::io::stdin().read_to_string(&mut s)?;

@@ -10,16 +10,21 @@ pub mod audio;
 pub mod chunk;
 pub mod model;
 pub mod paths;
+pub mod text;
 pub mod vocab;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
 pub use model::{ChunkOutput, KokoroModel, StageTimes, SAMPLES_PER_FRAME, SAMPLE_RATE};
 pub use vocab::{UnknownSymbol, Vocab, MAX_PHONEMES};
 pub use warble_speaker::{VoiceLibrary, VoicePack};
+pub use warble_g2p::{detect_line, g2p_for, phonemize_line, Language};
 pub use warble_vocoder::SourceNoise;
+use warble_g2p::G2p;
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +77,10 @@ pub enum EngineError {
     UnknownSymbols(Vec<UnknownSymbol>),
     #[error("speed {0} is out of range; use a value in (0, 10) (1.0 is normal, 0.5 half as fast, 2.0 twice as fast)")]
     Speed(f32),
+    #[error(transparent)]
+    G2p(#[from] warble_g2p::G2pError),
+    #[error("nothing to say: the text has no words Warble can speak{0}")]
+    NoSpeech(String),
     #[error("cannot write audio: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -112,7 +121,8 @@ impl Default for EngineOptions {
 /// Per-call settings.
 #[derive(Debug, Clone)]
 pub struct SynthesisOptions {
-    /// A voice name or a blend (`af_heart`, `jf_alpha:0.7,jm_kumo:0.3`).
+    /// A voice name or a blend (`af_heart`, `jf_alpha:0.7,jm_kumo:0.3`); empty for text input means the
+    /// default voice of the text's (dominant) language.
     pub voice: String,
     /// 1.0 is the voice's natural pace; durations are divided by it.
     pub speed: f32,
@@ -121,6 +131,8 @@ pub struct SynthesisOptions {
     /// The sine source's Gaussian noise: seeded like the original PyTorch model by default, `Off` for parity
     /// with the ONNX export.
     pub noise: SourceNoise,
+    /// For text: speak each language run with that language's default voice instead of one voice throughout.
+    pub per_language_voices: bool,
 }
 
 impl SynthesisOptions {
@@ -130,6 +142,7 @@ impl SynthesisOptions {
             speed: 1.0,
             lenient: false,
             noise: SourceNoise::Seeded(0),
+            per_language_voices: false,
         }
     }
 }
@@ -153,11 +166,23 @@ pub struct TokenTiming {
     pub end: f64,
 }
 
-#[derive(Debug, Clone)]
+/// One word's place in the output (text input only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordTiming {
+    pub text: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct Synthesis {
     /// 24 kHz mono f32 samples.
     pub audio: Vec<f32>,
     pub chunks: Vec<ChunkTiming>,
+    /// Words with their times, for text input.
+    pub words: Vec<WordTiming>,
+    /// Things the caller should know (skipped scripts, a voice speaking another language, ...).
+    pub warnings: Vec<String>,
     pub times: StageTimes,
 }
 
@@ -201,7 +226,12 @@ pub struct Engine {
     voices: VoiceLibrary,
     vocab: Vocab,
     report: LoadReport,
+    g2p: Mutex<HashMap<Language, Arc<dyn G2p>>>,
 }
+
+/// Samples faded at each join between chunks: the chunks start and end on the pad token's near-silence, and a
+/// few milliseconds of fade remove any click left by a non-zero sample there.
+const JOIN_FADE: usize = 48;
 
 impl Engine {
     pub fn load(opts: &EngineOptions) -> Result<Self, EngineError> {
@@ -228,6 +258,7 @@ impl Engine {
             model,
             voices,
             vocab,
+            g2p: Mutex::new(HashMap::new()),
             report: LoadReport {
                 model_file,
                 voices_path,
@@ -269,25 +300,138 @@ impl Engine {
         if pieces.is_empty() {
             return Err(EngineError::Empty(if phonemes.trim().is_empty() { "" } else { " after dropping unknown symbols" }));
         }
-        let mut synthesis = Synthesis {
-            audio: Vec::new(),
-            chunks: Vec::new(),
-            times: StageTimes::default(),
-        };
+        let mut synthesis = Synthesis::default();
         for piece in pieces {
-            let ids = self.vocab.encode(&piece);
-            // The reference picks the voice row by the phoneme string's length in characters.
-            let style = voice.style_for(piece.chars().count())?.to_vec();
-            let out = self.model.synthesize(&ids, &style, opts.speed, opts.noise);
-            synthesis.times.add(&out.times);
-            synthesis.chunks.push(ChunkTiming {
-                phonemes: piece,
-                durations: out.durations,
-                start_sample: synthesis.audio.len(),
-            });
-            synthesis.audio.extend_from_slice(&out.audio);
+            self.speak_chunk(&mut synthesis, piece, voice, opts)?;
         }
         Ok(synthesis)
+    }
+
+    /// Synthesizes one chunk (at most 510 known symbols) and appends it to `out`.
+    fn speak_chunk(&self, out: &mut Synthesis, phonemes: String, voice: &VoicePack, opts: &SynthesisOptions) -> Result<(), EngineError> {
+        let ids = self.vocab.encode(&phonemes);
+        // The reference picks the voice row by the phoneme string's length in characters.
+        let style = voice.style_for(phonemes.chars().count())?.to_vec();
+        let chunk = self.model.synthesize(&ids, &style, opts.speed, opts.noise);
+        out.times.add(&chunk.times);
+        let start = out.audio.len();
+        if start > 0 {
+            let n = JOIN_FADE.min(start).min(chunk.audio.len());
+            for i in 0..n {
+                let g = 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / n as f32).cos();
+                out.audio[start - 1 - i] *= g;
+            }
+        }
+        out.audio.extend_from_slice(&chunk.audio);
+        if start > 0 {
+            let n = JOIN_FADE.min(chunk.audio.len());
+            for i in 0..n {
+                out.audio[start + i] *= 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / n as f32).cos();
+            }
+        }
+        out.chunks.push(ChunkTiming {
+            phonemes,
+            durations: chunk.durations,
+            start_sample: start,
+        });
+        Ok(())
+    }
+
+    /// The G2P for `lang`, built once per engine.
+    pub fn g2p(&self, lang: Language) -> Result<Arc<dyn G2p>, EngineError> {
+        let mut map = self.g2p.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = map.get(&lang) {
+            return Ok(g.clone());
+        }
+        let g: Arc<dyn G2p> = Arc::from(warble_g2p::g2p_for(lang)?);
+        map.insert(lang, g.clone());
+        Ok(g)
+    }
+
+    /// Speaks text. `lang: None` detects the language of each sentence and splits mixed-script text into runs
+    /// (`warble_g2p::detect_runs`); one voice speaks every run unless `opts.per_language_voices`. Lines are
+    /// independent segments; each is cut into chunks of at most 510 phonemes at the best punctuation.
+    pub fn synthesize_text(&self, text: &str, lang: Option<Language>, opts: &SynthesisOptions) -> Result<Synthesis, EngineError> {
+        check_speed(opts.speed)?;
+        let mut warnings = Vec::new();
+        // (language, chunks) in order.
+        let mut plan: Vec<(Language, Vec<text::TextChunk>)> = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let runs: Vec<(Language, String)> = match lang {
+                Some(l) => vec![(l, line.to_string())],
+                None => {
+                    let mut v = Vec::new();
+                    for run in warble_g2p::detect_runs(line, None) {
+                        match run.language {
+                            Some(l) => v.push((l, run.text)),
+                            None => warnings.push(format!(
+                                "skipped {:?} ({:?} script): no Kokoro voice speaks it",
+                                run.text, run.script
+                            )),
+                        }
+                    }
+                    v
+                }
+            };
+            for (l, run) in runs {
+                let tokens = self.g2p(l)?.phonemize(&run)?;
+                let chunks = text::chunk_tokens(&tokens, MAX_PHONEMES);
+                if !chunks.is_empty() {
+                    plan.push((l, chunks));
+                }
+            }
+        }
+        if !plan.iter().any(|(_, cs)| cs.iter().any(|c| !c.words.is_empty())) {
+            return Err(EngineError::NoSpeech(if warnings.is_empty() {
+                " (it is empty or only punctuation and symbols)".into()
+            } else {
+                format!("; {}", warnings.join("; "))
+            }));
+        }
+        let dominant = dominant_language(&plan);
+        let chosen = if opts.voice.trim().is_empty() {
+            warble_g2p::default_voice(dominant).to_string()
+        } else {
+            opts.voice.clone()
+        };
+        let main_voice = self.voices.resolve(&chosen)?;
+        let mut out = Synthesis { warnings, ..Default::default() };
+        let mut warned = std::collections::HashSet::new();
+        for (l, chunks) in plan {
+            let per_lang;
+            let voice = if opts.per_language_voices && opts.voice.trim().is_empty() {
+                per_lang = self.voices.resolve(warble_g2p::default_voice(l))?;
+                &per_lang
+            } else {
+                if !voice_speaks(&chosen, l) && warned.insert(l) {
+                    out.warnings.push(format!(
+                        "voice {chosen} was made for another language than this {l} text; it will have an accent (default for {l}: {})",
+                        warble_g2p::default_voice(l)
+                    ));
+                }
+                &main_voice
+            };
+            for chunk in chunks {
+                let first_token = out.chunks.len();
+                let words = chunk.words.clone();
+                self.speak_chunk(&mut out, chunk.phonemes, voice, opts)?;
+                let c = &out.chunks[first_token];
+                let mut edges = Vec::with_capacity(c.durations.len() + 1);
+                let mut acc = 0usize;
+                for &d in &c.durations {
+                    edges.push(acc);
+                    acc += d;
+                }
+                edges.push(acc);
+                let secs = |frame: usize| (c.start_sample + frame * SAMPLES_PER_FRAME) as f64 / SAMPLE_RATE as f64;
+                for w in words {
+                    // Symbol i of the chunk is model position i + 1 (after the leading pad).
+                    let (s, e) = (edges[w.start + 1], edges[(w.end + 1).min(edges.len() - 1)]);
+                    out.words.push(WordTiming { text: w.text, start: secs(s), end: secs(e) });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Checks every symbol against the vocabulary; with `lenient`, drops the unknown ones instead.
@@ -308,6 +452,23 @@ impl Engine {
             Err(EngineError::UnknownSymbols(unknown))
         }
     }
+}
+
+fn dominant_language(plan: &[(Language, Vec<text::TextChunk>)]) -> Language {
+    let mut counts: HashMap<Language, usize> = HashMap::new();
+    for (l, cs) in plan {
+        *counts.entry(*l).or_default() += cs.iter().map(|c| c.phonemes.len()).sum::<usize>();
+    }
+    counts.into_iter().max_by_key(|&(l, n)| (n, std::cmp::Reverse(l))).map(|(l, _)| l).unwrap_or(Language::EnUs)
+}
+
+/// Whether a voice (or every voice of a blend) was trained on `lang`, judged by Kokoro's naming (first letter).
+fn voice_speaks(spec: &str, lang: Language) -> bool {
+    let english = matches!(lang, Language::EnUs | Language::EnGb);
+    spec.split(',').all(|part| {
+        let first = part.trim().chars().next().unwrap_or(' ');
+        first == lang.voice_prefix() || (english && matches!(first, 'a' | 'b'))
+    })
 }
 
 fn check_speed(speed: f32) -> Result<(), EngineError> {

@@ -37,14 +37,10 @@ pub fn default_voice(lang: Language) -> &'static str {
 /// * zh → [`crate::zh::ZhG2p`] (jieba + pinyin, embedded data);
 /// * ja → [`crate::ja::JaG2p`] (kana rules; kanji need the MeCab IPADIC sources at run time).
 ///
-/// English is served by the English module: callers route `en-us`/`en-gb` there (this function answers
-/// [`G2pError::Backend`] for them so that the spot is explicit).
+/// * en-us, en-gb → [`crate::en::EnglishG2p`] (misaki's lexicons, embedded).
 pub fn g2p_for(lang: Language) -> Result<Box<dyn G2p>, G2pError> {
     match lang {
-        // English: provided by `crate::en` (another module); hook it in here when the engine wants one registry.
-        Language::EnUs | Language::EnGb => Err(G2pError::Backend(format!(
-            "{lang} is served by the English G2P, not the non-English registry"
-        ))),
+        Language::EnUs | Language::EnGb => Ok(Box::new(crate::en::EnglishG2p::new(lang == Language::EnGb))),
         Language::Es | Language::Fr | Language::It | Language::PtBr | Language::Hi => {
             Ok(Box::new(crate::espeak::EspeakG2p::new(lang)?))
         }

@@ -173,13 +173,14 @@ impl Generator {
         self.conv_post_from_spectrum(x, style, har)
     }
 
-    /// The harmonic source's STFT as the network sees it: magnitudes then phases, `[1, n_fft + 2, 120F + 1]`.
+    /// The harmonic source's STFT as the network sees it: magnitudes then phases, `[1, n_fft + 2, 120F + 1]`
+    /// (computed on the host, bit-exact with the reference; see [`crate::ort_stft`]).
     pub fn source_spectrum(&self, har_source: Vec<f32>, device: &burn::tensor::Device) -> Tensor<3> {
-        let stft = Stft::new(self.n_fft, self.hop, device);
-        let len = har_source.len();
-        let har = Tensor::<2>::from_data(TensorData::new(har_source, [1, len]), device);
-        let (mag, phase) = stft.forward(har);
-        Tensor::cat(vec![mag, phase], 1)
+        let (mag, phase) = crate::ort_stft::source_stft(&har_source);
+        let frames = mag.len() / (self.n_fft / 2 + 1);
+        let mut both = mag;
+        both.extend_from_slice(&phase);
+        Tensor::from_data(TensorData::new(both, [1, self.n_fft + 2, frames]), device)
     }
 
     /// The upsampling trunk and `conv_post`, given the source spectrum from [`Generator::source_spectrum`].

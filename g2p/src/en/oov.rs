@@ -152,6 +152,10 @@ fn letters_to_units(w: &[u8]) -> Vec<Unit> {
             (cons("ŋ"), 2)
         } else if starts(i, "gh") {
             (cons(if i == 0 { "ɡ" } else { "" }), 2)
+        } else if i > 0 && (starts(i, "ci") || starts(i, "ti") || starts(i, "si")) && matches!(at(i + 2), b'a' | b'o' | b'u') {
+            (cons("ʃ"), 2)
+        } else if starts(i, "gu") && matches!(at(i + 2), b'e' | b'i') {
+            (cons("ɡ"), 2)
         } else if starts(i, "qu") {
             (cons("kw"), 2)
         } else if starts(i, "dg") {
@@ -180,10 +184,18 @@ fn letters_to_units(w: &[u8]) -> Vec<Unit> {
             (long("ɔ"), 2)
         } else if starts(i, "oa") || starts(i, "oe") && i + 2 == n {
             (long("O"), 2)
+        } else if starts(i, "ue") && i > 0 && i + 2 < n && !is_v(at(i + 2)) && is_v(at(i + 3)) {
+            // Spanish ue before a consonant and vowel (Buenos, Fuentes): wA.
+            out.push(cons("w"));
+            (long("A"), 2)
+        } else if i == 0 && starts(i, "dm") {
+            out.push(cons("d"));
+            out.push(short("ə", "ə"));
+            (cons("m"), 2)
         } else if starts(i, "ue") || starts(i, "ui") || starts(i, "ew") {
             (long("u"), 2)
         } else if starts(i, "ie") {
-            (long("I"), 2)
+            (long(if i + 2 == n { "i" } else { "I" }), 2)
         } else if starts(i, "ar") && !is_v(at(i + 2)) && at(i + 2) != b'r' {
             (long("ɑɹ"), 2)
         } else if starts(i, "or") && !is_v(at(i + 2)) && at(i + 2) != b'r' {
@@ -238,6 +250,9 @@ fn stressed_vowel(w: &[u8], vowels: &[usize]) -> usize {
     }
     let s = std::str::from_utf8(w).unwrap_or("");
     let penult = ["tion", "sion", "ic", "ical", "ity", "ial", "ian", "ious", "ual", "itis", "osis", "ular"];
+    if ["eer", "ique", "ette", "oon", "ee"].iter().any(|e| s.ends_with(e)) {
+        return nv - 1;
+    }
     let antepenult = ["ology", "ography", "ometer", "ity", "ical", "ian"];
     if antepenult.iter().any(|e| s.ends_with(e)) && nv >= 3 {
         return nv - 3;
@@ -296,13 +311,30 @@ fn letters(word: &str, british: bool) -> String {
                 let vi = vowels.iter().position(|&x| x == i).unwrap_or(0);
                 if vi == sv {
                     out.push('ˈ');
-                    out.push_str(if foreign && u.ps == "æ" { if british { "ɑː" } else { "ɑ" } } else { &u.ps });
+                    let open = units.get(i + 1).is_some_and(|n| n.kind == K::C && n.ps.chars().count() == 1)
+                        && units.get(i + 2).is_some_and(|n| matches!(n.kind, K::V { .. }));
+                    let ps = match u.ps.as_str() {
+                        "æ" if foreign && open => if british { "ɑː" } else { "ɑ" },
+                        "ɪ" if foreign && open && !units.get(i + 1).is_some_and(|n| n.ps == "ʃ" || n.ps == "ʒ") => "i",
+                        p => p,
+                    };
+                    out.push_str(ps);
                 } else if long {
                     // A long vowel two or more syllables after the stress keeps a secondary stress.
                     if vi >= sv + 2 && u.ps != "i" {
                         out.push('ˌ');
                     }
                     out.push_str(&u.ps);
+                } else if vi == 0 && sv >= 2 {
+                    // Pretonic secondary stress two or more syllables before the primary (Castellanos).
+                    out.push('ˌ');
+                    out.push_str(&u.ps);
+                } else if i == 0 && u.ps == "ɑ" {
+                    // A word-initial unstressed o keeps its quality (Okonkwo, Olumide).
+                    out.push_str(&u.ps);
+                } else if u.ps == "ɛ" && vi + 1 < vowels.len() {
+                    // Unstressed e before another syllable is ɪ, in the final syllable ə.
+                    out.push('ɪ');
                 } else {
                     out.push_str(u.weak);
                 }
@@ -393,7 +425,7 @@ pub fn guess(words: &Words, text: &str, british: bool) -> String {
                 _ => None,
             };
             if let Some(s) = spoken {
-                if let Some((p, _)) = words.lookup(s, None, None, None) {
+                if let Some((p, _)) = words.get_word(s, "NN", None, Ctx::default()) {
                     push(&mut parts, p, &mut glue_next);
                 }
             } else if ".:,".contains(c) && !parts.is_empty() && i < chars.len() {
@@ -445,11 +477,13 @@ fn inflected(words: &Words, w: &str, british: bool) -> Option<String> {
     if w.ends_with("ing") {
         return words.suffix_ing(&first_known(stems(3))?);
     }
+    // happy + er: the y is ɪ before the ending in British English.
+    let y_stem = |p: String| if british && p.ends_with('i') { format!("{}ɪ", &p[..p.len() - 1]) } else { p };
     if w.ends_with("est") {
-        return Some(format!("{}əst", first_known(stems(3))?));
+        return Some(format!("{}əst", y_stem(first_known(stems(3))?)));
     }
     if w.ends_with("er") {
-        return Some(format!("{}{}", first_known(stems(2))?, if british { "ə" } else { "əɹ" }));
+        return Some(format!("{}{}", y_stem(first_known(stems(2))?), if british { "ə" } else { "əɹ" }));
     }
     if w.ends_with("ies") {
         return words.suffix_s(&known_plain(words, &format!("{}y", &w[..n - 3]))?);

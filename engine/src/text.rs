@@ -1,0 +1,220 @@
+//! Text in: G2P tokens → chunks of at most 510 phoneme symbols, cut at the strongest punctuation that fits
+//! (sentence end, then clause, then comma, then a word boundary — never inside a word unless one word alone
+//! exceeds the limit), with each word's place in its chunk kept for word timestamps.
+
+use warble_g2p::Token;
+
+use crate::vocab::MAX_PHONEMES;
+
+/// A word's span in its chunk's phoneme string, in characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordSpan {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One model call's worth of text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextChunk {
+    pub phonemes: String,
+    pub words: Vec<WordSpan>,
+}
+
+impl TextChunk {
+    fn len(&self) -> usize {
+        self.phonemes.chars().count()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Unit {
+    phonemes: String,
+    len: usize,
+    space_after: bool,
+    word: Option<String>,
+    /// 3 sentence end, 2 clause, 1 comma or dash, 0 none: how good a place to cut after this unit is.
+    strength: u8,
+}
+
+fn strength(t: &Token) -> u8 {
+    if !t.is_punctuation {
+        return 0;
+    }
+    let p = t.phonemes.trim();
+    if p.chars().any(|c| matches!(c, '.' | '!' | '?' | '…')) {
+        3
+    } else if p.chars().any(|c| matches!(c, ':' | ';')) {
+        2
+    } else if p.chars().any(|c| matches!(c, ',' | '—')) {
+        1
+    } else {
+        0
+    }
+}
+
+/// Splits G2P tokens into chunks of at most `limit` phoneme symbols.
+pub fn chunk_tokens(tokens: &[Token], limit: usize) -> Vec<TextChunk> {
+    let limit = limit.clamp(8, MAX_PHONEMES);
+    let mut units: Vec<Unit> = Vec::new();
+    for t in tokens {
+        let phonemes: String = t.phonemes.trim().to_string();
+        if phonemes.is_empty() {
+            if !t.whitespace.is_empty()
+                && let Some(last) = units.last_mut()
+            {
+                last.space_after = true;
+            }
+            continue;
+        }
+        let len = phonemes.chars().count();
+        if len > limit {
+            // A single "word" longer than the window: cut it into window-sized pieces.
+            let chars: Vec<char> = phonemes.chars().collect();
+            for (i, piece) in chars.chunks(limit).enumerate() {
+                units.push(Unit {
+                    phonemes: piece.iter().collect(),
+                    len: piece.len(),
+                    space_after: true,
+                    word: if i == 0 { Some(t.graphemes.clone()) } else { None },
+                    strength: 0,
+                });
+            }
+            continue;
+        }
+        units.push(Unit {
+            phonemes,
+            len,
+            space_after: !t.whitespace.is_empty(),
+            word: if t.is_punctuation { None } else { Some(t.graphemes.clone()) },
+            strength: strength(t),
+        });
+    }
+
+    let mut chunks = Vec::new();
+    let mut current: Vec<Unit> = Vec::new();
+    for u in units {
+        while !current.is_empty() && joined_len(&current) + 1 + u.len > limit {
+            let cut = best_cut(&current);
+            let rest = current.split_off(cut);
+            chunks.push(build(&current));
+            current = rest;
+        }
+        current.push(u);
+    }
+    if !current.is_empty() {
+        chunks.push(build(&current));
+    }
+    chunks.retain(|c| c.len() > 0);
+    chunks
+}
+
+/// How many leading units form the chunk to emit: after the strongest punctuation, else all but the last
+/// word (so the next chunk starts on a word), else everything.
+fn best_cut(units: &[Unit]) -> usize {
+    for s in [3u8, 2, 1] {
+        if let Some(i) = units.iter().rposition(|u| u.strength == s) {
+            return i + 1;
+        }
+    }
+    units.len()
+}
+
+fn joined_len(units: &[Unit]) -> usize {
+    let mut n = 0;
+    for (i, u) in units.iter().enumerate() {
+        n += u.len;
+        if i + 1 < units.len() && u.space_after {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn build(units: &[Unit]) -> TextChunk {
+    let mut c = TextChunk::default();
+    let mut pos = 0;
+    for (i, u) in units.iter().enumerate() {
+        c.phonemes.push_str(&u.phonemes);
+        if let Some(w) = &u.word {
+            c.words.push(WordSpan {
+                text: w.clone(),
+                start: pos,
+                end: pos + u.len,
+            });
+        }
+        pos += u.len;
+        if i + 1 < units.len() && u.space_after {
+            c.phonemes.push(' ');
+            pos += 1;
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(text: &str, ph: &str, punct: bool, ws: &str) -> Token {
+        Token {
+            graphemes: text.into(),
+            phonemes: ph.into(),
+            whitespace: ws.into(),
+            is_punctuation: punct,
+        }
+    }
+
+    #[test]
+    fn one_short_sentence_is_one_chunk_with_word_spans() {
+        let t = vec![tok("Hello", "həlˈO", false, ""), tok(",", ",", true, " "), tok("world", "wˈɜɹld", false, ""), tok(".", ".", true, "")];
+        let c = chunk_tokens(&t, 510);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].phonemes, "həlˈO, wˈɜɹld.");
+        assert_eq!(c[0].words[0], WordSpan { text: "Hello".into(), start: 0, end: 5 });
+        assert_eq!(c[0].words[1], WordSpan { text: "world".into(), start: 7, end: 13 });
+    }
+
+    #[test]
+    fn long_text_is_cut_after_sentences_first() {
+        let mut t = Vec::new();
+        for i in 0..40 {
+            t.push(tok("word", "wˈɜɹd", false, " "));
+            if i % 5 == 4 {
+                t.push(tok(",", ",", true, " "));
+            }
+            if i % 10 == 9 {
+                t.push(tok(".", ".", true, " "));
+            }
+        }
+        let c = chunk_tokens(&t, 100);
+        assert!(c.len() > 1);
+        for ch in &c {
+            assert!(ch.phonemes.chars().count() <= 100);
+            assert!(ch.phonemes.ends_with('.') || ch.phonemes.ends_with(','), "{}", ch.phonemes);
+        }
+        let words: usize = c.iter().map(|ch| ch.words.len()).sum();
+        assert_eq!(words, 40);
+    }
+
+    #[test]
+    fn text_without_punctuation_is_cut_between_words() {
+        let t: Vec<Token> = (0..300).map(|_| tok("la", "lˈɑ", false, " ")).collect();
+        let c = chunk_tokens(&t, 510);
+        assert!(c.len() >= 2);
+        for ch in &c {
+            assert!(ch.phonemes.chars().count() <= 510);
+            assert!(!ch.phonemes.starts_with(' ') && !ch.phonemes.ends_with(' '));
+            for w in &ch.words {
+                assert_eq!(ch.phonemes.chars().skip(w.start).take(w.end - w.start).collect::<String>(), "lˈɑ");
+            }
+        }
+    }
+
+    #[test]
+    fn an_overlong_word_is_split_hard() {
+        let t = vec![tok("x", &"a".repeat(1200), false, "")];
+        let c = chunk_tokens(&t, 510);
+        assert_eq!(c.iter().map(|c| c.phonemes.len()).collect::<Vec<_>>(), vec![510, 510, 180]);
+    }
+}
