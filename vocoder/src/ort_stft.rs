@@ -285,7 +285,7 @@ mod tests {
     fn tables_are_the_float_twiddles_and_chirp() {
         // The tables came from cosf/sinf of float arguments; check the derivation against this platform's libm,
         // allowing one ulp where a libm rounds differently.
-        let angvel = (-1.0f32 * (2.0 * PI)) / M as f32;
+        let angvel = -(2.0 * PI) / M as f32;
         let t = tables();
         let ulp = |a: f32, b: f32| (a.to_bits() as i64 - b.to_bits() as i64).abs() <= 1 || a == b;
         for i in 0..M {

@@ -1,22 +1,20 @@
-//! The generator's STFT and inverse STFT (n_fft 20, hop 5, periodic Hann), as strided convolutions with fixed
-//! DFT kernels instead of per-frame loops: one `conv1d` analyses every frame, one `conv_transpose1d`
-//! synthesises and overlap-adds them.
+//! The generator's inverse STFT (n_fft 20, hop 5, periodic Hann) as one strided transposed convolution with
+//! fixed inverse-DFT kernels instead of a per-frame loop: one `conv_transpose1d` synthesises and overlap-adds
+//! every frame. (The forward STFT of the harmonic source is in [`crate::ort_stft`].)
 //!
 //! The inverse follows `torch.istft(center=True)` exactly: one-sided inverse DFT (bins 1..n/2−1 counted twice,
 //! the imaginary parts of DC and Nyquist ignored, scale 1/n), window, overlap-add, division by the overlap-added
 //! squared window, `n_fft/2` samples trimmed at each end. (The kokoro-onnx export instead returns 1.5 × this
 //! for samples ≥ 10, see `shared/docs/onnx-int8-notes.md` §5.)
 
-use burn::tensor::module::{conv1d, conv_transpose1d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, PadMode};
+use burn::tensor::module::conv_transpose1d;
+use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
 #[derive(Debug, Clone)]
 pub struct Stft {
     pub n_fft: usize,
     pub hop: usize,
-    /// `[2·bins, 1, n_fft]`: window·cos then −window·sin, for the forward transform.
-    analysis: Tensor<3>,
     /// `[2·bins, 1, n_fft]`: the one-sided inverse DFT rows times the window, for the inverse transform.
     synthesis: Tensor<3>,
     window: Vec<f32>,
@@ -33,16 +31,13 @@ impl Stft {
     pub fn new(n_fft: usize, hop: usize, device: &Device) -> Self {
         let bins = n_fft / 2 + 1;
         let window = hann_periodic(n_fft);
-        let mut analysis = vec![0f32; 2 * bins * n_fft];
         let mut synthesis = vec![0f32; 2 * bins * n_fft];
         for k in 0..bins {
             // Bins other than DC and Nyquist stand for their mirror image too.
-            let weight = if k == 0 || (n_fft % 2 == 0 && k == n_fft / 2) { 1.0 } else { 2.0 };
+            let weight = if k == 0 || (n_fft.is_multiple_of(2) && k == n_fft / 2) { 1.0 } else { 2.0 };
             for n in 0..n_fft {
                 let angle = 2.0 * std::f64::consts::PI * (k * n) as f64 / n_fft as f64;
                 let w = window[n] as f64;
-                analysis[k * n_fft + n] = (w * angle.cos()) as f32;
-                analysis[(bins + k) * n_fft + n] = (-w * angle.sin()) as f32;
                 synthesis[k * n_fft + n] = (w * weight * angle.cos() / n_fft as f64) as f32;
                 let imag = if weight == 1.0 { 0.0 } else { -w * weight * angle.sin() / n_fft as f64 };
                 synthesis[(bins + k) * n_fft + n] = imag as f32;
@@ -51,7 +46,6 @@ impl Stft {
         Self {
             n_fft,
             hop,
-            analysis: Tensor::from_data(TensorData::new(analysis, [2 * bins, 1, n_fft]), device),
             synthesis: Tensor::from_data(TensorData::new(synthesis, [2 * bins, 1, n_fft]), device),
             window,
         }
@@ -59,20 +53,6 @@ impl Stft {
 
     pub fn bins(&self) -> usize {
         self.n_fft / 2 + 1
-    }
-
-    /// `signal [1, L]` → `(magnitude, phase)`, each `[1, bins, L/hop + 1]` (centre, reflect padding).
-    pub fn forward(&self, signal: Tensor<2>) -> (Tensor<3>, Tensor<3>) {
-        let pad = self.n_fft / 2;
-        let [_, len] = signal.dims();
-        let padded = signal.reshape([1, 1, len]).pad([(0, 0), (0, 0), (pad, pad)], PadMode::Reflect);
-        let spec = conv1d(padded, self.analysis.clone(), None, ConvOptions::new([self.hop], [0], [1], 1));
-        let bins = self.bins();
-        let re = spec.clone().narrow(1, 0, bins);
-        let im = spec.narrow(1, bins, bins);
-        let magnitude = (re.clone().powi_scalar(2) + im.clone().powi_scalar(2)).sqrt();
-        let phase = im.atan2(re);
-        (magnitude, phase)
     }
 
     /// `(magnitude, phase) [1, bins, N]` → `[1, hop·(N−1)]` samples, `torch.istft(center=True)` semantics.
