@@ -47,6 +47,12 @@ enum Command {
         /// Phonemes in Kokoro's symbols (IPA as misaki writes it) instead of text
         #[arg(long, conflicts_with_all = ["text", "file"])]
         phonemes: Option<String>,
+        /// SSML input: a file, - for stdin, or the markup itself (anything starting with `<`)
+        #[arg(long, conflicts_with_all = ["text", "file", "phonemes"])]
+        ssml: Option<String>,
+        /// With --ssml: unknown elements or attributes, clamped values and unsupported say-as are errors, not warnings
+        #[arg(long, requires = "ssml")]
+        strict: bool,
         /// Language of the text: auto (detect per sentence and script), en-us, en-gb, es, fr, it, pt-br, hi, ja, zh
         #[arg(long, default_value = "auto")]
         lang: String,
@@ -124,6 +130,8 @@ fn run(cli: Cli) -> Result<()> {
             text,
             file,
             phonemes,
+            ssml,
+            strict,
             lang,
             voice,
             per_language_voices,
@@ -145,7 +153,14 @@ fn run(cli: Cli) -> Result<()> {
             opts.per_language_voices = per_language_voices;
             opts.noise = if no_noise { warble_engine::SourceNoise::Off } else { warble_engine::SourceNoise::Seeded(seed) };
             // Read the input before loading the model, so a bad path fails fast.
+            let ssml = match ssml.as_deref() {
+                None => None,
+                Some("-") => Some(read_stdin()?),
+                Some(s) if s.trim_start().starts_with('<') => Some(s.to_string()),
+                Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("reading SSML file {path}"))?),
+            };
             let text = match (&phonemes, text, file) {
+                _ if ssml.is_some() => None,
                 (Some(_), _, _) => None,
                 (None, Some(t), _) => Some(t),
                 (None, None, Some(f)) => Some(std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?),
@@ -163,6 +178,10 @@ fn run(cli: Cli) -> Result<()> {
                 cache_dir: None,
             })?;
             let synthesis = match (&phonemes, text) {
+                _ if ssml.is_some() => {
+                    let parse = warble_engine::ssml::ParseOptions { strict, ..Default::default() };
+                    engine.synthesize_ssml(ssml.as_deref().unwrap_or_default(), lang, &opts, &parse)?
+                }
                 (Some(p), _) => {
                     if opts.voice.is_empty() {
                         opts.voice = "af_heart".into();
@@ -240,7 +259,8 @@ fn timings_json(s: &Synthesis) -> String {
         .iter()
         .map(|w| json!({"text": w.text, "start": round_ms(w.start), "end": round_ms(w.end)}))
         .collect();
-    let v = json!({"sample_rate": s.sample_rate(), "chunks": chunks, "tokens": tokens, "words": words});
+    let marks: Vec<_> = s.marks.iter().map(|m| json!({"name": m.name, "time": round_ms(m.time)})).collect();
+    let v = json!({"sample_rate": s.sample_rate(), "chunks": chunks, "tokens": tokens, "words": words, "marks": marks});
     serde_json::to_string_pretty(&v).expect("JSON of plain values")
 }
 

@@ -167,3 +167,37 @@ fn voices_phonemize_and_detect() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "en\tShe said | ja\t東京は大きい | en\tand left");
 }
+
+#[test]
+fn ssml_from_a_file_and_inline_with_marks_in_the_timings() {
+    let d = scratch("ssml");
+    let doc = "<speak>Good <mark name=\"m1\"/>morning<break time=\"250ms\"/><prosody rate=\"slow\">everyone</prosody>.</speak>";
+    let file = d.join("in.xml");
+    std::fs::write(&file, doc).unwrap();
+    let (wav, json) = (d.join("a.wav"), d.join("a.json"));
+    let o = warble(&["say", "--ssml", file.to_str().unwrap(), "--no-noise", "-o", wav.to_str().unwrap(), "--timings", json.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let marks = t["marks"].as_array().unwrap();
+    assert_eq!(marks.len(), 1);
+    assert_eq!(marks[0]["name"], "m1");
+    let morning = t["words"].as_array().unwrap().iter().find(|w| w["text"] == "morning").unwrap();
+    assert!((marks[0]["time"].as_f64().unwrap() - morning["start"].as_f64().unwrap()).abs() < 0.025);
+
+    // Inline markup gives the same audio.
+    let wav2 = d.join("b.wav");
+    let o = warble(&["say", "--ssml", doc, "--no-noise", "-o", wav2.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&wav).unwrap(), std::fs::read(&wav2).unwrap());
+
+    // Malformed markup: an error with line and column, and no file.
+    let bad = d.join("bad.wav");
+    let o = warble(&["say", "--ssml", "<speak>\n<prosody>oops</speak>", "-o", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+    assert!(!bad.exists());
+    // --strict turns an unknown element into an error.
+    let o = warble(&["say", "--ssml", "<speak><shout>hi</shout></speak>", "--strict", "-o", bad.to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("shout"), "{}", stderr(&o));
+    assert!(!bad.exists());
+}

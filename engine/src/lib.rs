@@ -10,6 +10,9 @@ pub mod audio;
 pub mod chunk;
 pub mod model;
 pub mod paths;
+pub mod prosody;
+mod script;
+mod ssml_input;
 pub mod text;
 pub mod vocab;
 
@@ -24,7 +27,11 @@ pub use vocab::{UnknownSymbol, Vocab, MAX_PHONEMES};
 pub use warble_speaker::{VoiceLibrary, VoicePack};
 pub use warble_g2p::{detect_line, g2p_for, phonemize_line, Language};
 pub use warble_vocoder::SourceNoise;
+pub use warble_ssml as ssml;
+pub use warble_ssml::{Controls, PitchChange, PitchTransform, Volume};
+pub use ssml_input::{ipa_to_kokoro, language_of_tag};
 use warble_g2p::G2p;
+use script::{Piece, Step};
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +90,8 @@ pub enum EngineError {
     NoSpeech(String),
     #[error("cannot write audio: {0}")]
     Io(#[from] std::io::Error),
+    #[error("SSML: {0}")]
+    Ssml(#[from] warble_ssml::SsmlError),
 }
 
 fn describe_unknown(u: &[UnknownSymbol]) -> String {
@@ -133,6 +142,9 @@ pub struct SynthesisOptions {
     pub noise: SourceNoise,
     /// For text: speak each language run with that language's default voice instead of one voice throughout.
     pub per_language_voices: bool,
+    /// Prosody controls over the whole call (rate, pitch, range, volume; SSML sets them per span instead):
+    /// e.g. `controls.pitch = PitchTransform::IDENTITY.then(PitchChange::Semitones(2.0))`.
+    pub controls: Controls,
 }
 
 impl SynthesisOptions {
@@ -143,6 +155,7 @@ impl SynthesisOptions {
             lenient: false,
             noise: SourceNoise::Seeded(0),
             per_language_voices: false,
+            controls: Controls::default(),
         }
     }
 }
@@ -154,8 +167,19 @@ pub struct ChunkTiming {
     pub phonemes: String,
     /// Frames per model input position, both pads included (1 frame = 600 samples = 25 ms).
     pub durations: Vec<usize>,
-    /// Where the chunk's audio starts in the output.
+    /// Where the chunk's frame 0 lies in the output (a break that trims the leading pad can put it before the
+    /// chunk's first sample kept).
     pub start_sample: usize,
+    /// The F0 curve the decoder received, Hz, two samples per frame (after any pitch control).
+    pub f0: Vec<f32>,
+}
+
+/// An SSML `<mark>` and when playback reaches it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkTiming {
+    pub name: String,
+    /// Seconds from the start of the output.
+    pub time: f64,
 }
 
 /// One phoneme symbol's place in the output.
@@ -181,6 +205,8 @@ pub struct Synthesis {
     pub chunks: Vec<ChunkTiming>,
     /// Words with their times, for text input.
     pub words: Vec<WordTiming>,
+    /// SSML marks with their times, in document order.
+    pub marks: Vec<MarkTiming>,
     /// Things the caller should know (skipped scripts, a voice speaking another language, ...).
     pub warnings: Vec<String>,
     pub times: StageTimes,
@@ -231,7 +257,7 @@ pub struct Engine {
 
 /// Samples faded at each join between chunks: the chunks start and end on the pad token's near-silence, and a
 /// few milliseconds of fade remove any click left by a non-zero sample there.
-const JOIN_FADE: usize = 48;
+pub(crate) const JOIN_FADE: usize = 48;
 
 impl Engine {
     pub fn load(opts: &EngineOptions) -> Result<Self, EngineError> {
@@ -312,27 +338,24 @@ impl Engine {
         let ids = self.vocab.encode(&phonemes);
         // The reference picks the voice row by the phoneme string's length in characters.
         let style = voice.style_for(phonemes.chars().count())?.to_vec();
-        let chunk = self.model.synthesize(&ids, &style, opts.speed, opts.noise);
+        let controls = (opts.controls != Controls::default())
+            .then(|| prosody::ChunkControls::uniform(phonemes.chars().count(), opts.controls.clone()));
+        let chunk = self.model.synthesize_controlled(&ids, &style, opts.speed, opts.noise, controls.as_ref());
         out.times.add(&chunk.times);
         let start = out.audio.len();
-        if start > 0 {
-            let n = JOIN_FADE.min(start).min(chunk.audio.len());
-            for i in 0..n {
-                let g = 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / n as f32).cos();
-                out.audio[start - 1 - i] *= g;
-            }
-        }
         out.audio.extend_from_slice(&chunk.audio);
-        if start > 0 {
-            let n = JOIN_FADE.min(chunk.audio.len());
-            for i in 0..n {
-                out.audio[start + i] *= 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / n as f32).cos();
-            }
+        let n = JOIN_FADE.min(start).min(chunk.audio.len());
+        for i in 0..n {
+            // Raised-cosine fades on both sides of the join (see JOIN_FADE).
+            let g = 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / n as f32).cos();
+            out.audio[start - 1 - i] *= g;
+            out.audio[start + i] *= g;
         }
         out.chunks.push(ChunkTiming {
             phonemes,
             durations: chunk.durations,
             start_sample: start,
+            f0: chunk.f0,
         });
         Ok(())
     }
@@ -354,8 +377,7 @@ impl Engine {
     pub fn synthesize_text(&self, text: &str, lang: Option<Language>, opts: &SynthesisOptions) -> Result<Synthesis, EngineError> {
         check_speed(opts.speed)?;
         let mut warnings = Vec::new();
-        // (language, chunks) in order.
-        let mut plan: Vec<(Language, Vec<text::TextChunk>)> = Vec::new();
+        let mut steps = Vec::new();
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let runs: Vec<(Language, String)> = match lang {
                 Some(l) => vec![(l, line.to_string())],
@@ -365,8 +387,9 @@ impl Engine {
                         match run.language {
                             Some(l) => v.push((l, run.text)),
                             None => warnings.push(format!(
-                                "skipped {:?} ({:?} script): no Kokoro voice speaks it",
-                                run.text, run.script
+                                "skipped {:?} ({} script): no Kokoro voice speaks it",
+                                run.text,
+                                run.script.name()
                             )),
                         }
                     }
@@ -375,63 +398,46 @@ impl Engine {
             };
             for (l, run) in runs {
                 let tokens = self.g2p(l)?.phonemize(&run)?;
-                let chunks = text::chunk_tokens(&tokens, MAX_PHONEMES);
-                if !chunks.is_empty() {
-                    plan.push((l, chunks));
-                }
+                steps.push(Step::Speak(Piece {
+                    lang: l,
+                    voice: None,
+                    tokens,
+                    controls: opts.controls.clone(),
+                }));
             }
+            steps.push(Step::Boundary);
         }
-        if !plan.iter().any(|(_, cs)| cs.iter().any(|c| !c.words.is_empty())) {
-            return Err(EngineError::NoSpeech(if warnings.is_empty() {
-                " (it is empty or only punctuation and symbols)".into()
-            } else {
-                format!("; {}", warnings.join("; "))
-            }));
-        }
-        let dominant = dominant_language(&plan);
-        let chosen = if opts.voice.trim().is_empty() {
-            warble_g2p::default_voice(dominant).to_string()
-        } else {
-            opts.voice.clone()
+        self.speak_steps(steps, opts, warnings)
+    }
+
+    /// Speaks an SSML document (see `warble-ssml` for what is understood): prosody controls on the model,
+    /// exact breaks, marks with times, voices, languages, `<say-as>`, `<phoneme>`. Parser warnings are returned
+    /// in [`Synthesis::warnings`]; with `parse.strict` they are errors.
+    pub fn synthesize_ssml(
+        &self,
+        ssml: &str,
+        lang: Option<Language>,
+        opts: &SynthesisOptions,
+        parse: &warble_ssml::ParseOptions,
+    ) -> Result<Synthesis, EngineError> {
+        let (doc, parse_warnings) = warble_ssml::parse(ssml, parse)?;
+        let mut warnings: Vec<String> = parse_warnings.iter().map(ToString::to_string).collect();
+        let doc_lang = match (lang, doc.lang.as_deref()) {
+            (Some(l), _) => Some(l),
+            (None, Some(tag)) => language_of_tag(tag),
+            (None, None) => None,
         };
-        let main_voice = self.voices.resolve(&chosen)?;
-        let mut out = Synthesis { warnings, ..Default::default() };
-        let mut warned = std::collections::HashSet::new();
-        for (l, chunks) in plan {
-            let per_lang;
-            let voice = if opts.per_language_voices && opts.voice.trim().is_empty() {
-                per_lang = self.voices.resolve(warble_g2p::default_voice(l))?;
-                &per_lang
-            } else {
-                if !voice_speaks(&chosen, l) && warned.insert(l) {
-                    out.warnings.push(format!(
-                        "voice {chosen} was made for another language than this {l} text; it will have an accent (default for {l}: {})",
-                        warble_g2p::default_voice(l)
-                    ));
-                }
-                &main_voice
-            };
-            for chunk in chunks {
-                let first_token = out.chunks.len();
-                let words = chunk.words.clone();
-                self.speak_chunk(&mut out, chunk.phonemes, voice, opts)?;
-                let c = &out.chunks[first_token];
-                let mut edges = Vec::with_capacity(c.durations.len() + 1);
-                let mut acc = 0usize;
-                for &d in &c.durations {
-                    edges.push(acc);
-                    acc += d;
-                }
-                edges.push(acc);
-                let secs = |frame: usize| (c.start_sample + frame * SAMPLES_PER_FRAME) as f64 / SAMPLE_RATE as f64;
-                for w in words {
-                    // Symbol i of the chunk is model position i + 1 (after the leading pad).
-                    let (s, e) = (edges[w.start + 1], edges[(w.end + 1).min(edges.len() - 1)]);
-                    out.words.push(WordTiming { text: w.text, start: secs(s), end: secs(e) });
-                }
-            }
-        }
-        Ok(out)
+        check_speed(opts.speed)?;
+        let steps = self.document_steps(&doc, doc_lang, opts, &mut warnings)?;
+        self.speak_steps(steps, opts, warnings)
+    }
+
+    /// Speaks an already parsed (or programmatically built) document: the Rust API for per-span controls.
+    pub fn synthesize_document(&self, doc: &warble_ssml::Document, lang: Option<Language>, opts: &SynthesisOptions) -> Result<Synthesis, EngineError> {
+        check_speed(opts.speed)?;
+        let mut warnings = Vec::new();
+        let steps = self.document_steps(doc, lang, opts, &mut warnings)?;
+        self.speak_steps(steps, opts, warnings)
     }
 
     /// Checks every symbol against the vocabulary; with `lenient`, drops the unknown ones instead.
@@ -452,23 +458,6 @@ impl Engine {
             Err(EngineError::UnknownSymbols(unknown))
         }
     }
-}
-
-fn dominant_language(plan: &[(Language, Vec<text::TextChunk>)]) -> Language {
-    let mut counts: HashMap<Language, usize> = HashMap::new();
-    for (l, cs) in plan {
-        *counts.entry(*l).or_default() += cs.iter().map(|c| c.phonemes.len()).sum::<usize>();
-    }
-    counts.into_iter().max_by_key(|&(l, n)| (n, std::cmp::Reverse(l))).map(|(l, _)| l).unwrap_or(Language::EnUs)
-}
-
-/// Whether a voice (or every voice of a blend) was trained on `lang`, judged by Kokoro's naming (first letter).
-fn voice_speaks(spec: &str, lang: Language) -> bool {
-    let english = matches!(lang, Language::EnUs | Language::EnGb);
-    spec.split(',').all(|part| {
-        let first = part.trim().chars().next().unwrap_or(' ');
-        first == lang.voice_prefix() || (english && matches!(first, 'a' | 'b'))
-    })
 }
 
 fn check_speed(speed: f32) -> Result<(), EngineError> {

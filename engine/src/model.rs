@@ -9,6 +9,8 @@ use warble_acoustic::{ids_tensor, AcousticConfig, AcousticModel};
 use warble_vocoder::{Decoder, GeneratorConfig, SourceNoise};
 use warble_weights::WeightMap;
 
+use crate::prosody::ChunkControls;
+
 /// Samples per alignment frame: decoder ×2, upsampling ×10 ×6, iSTFT hop 5.
 pub const SAMPLES_PER_FRAME: usize = 600;
 pub const SAMPLE_RATE: u32 = 24_000;
@@ -57,6 +59,8 @@ pub struct ChunkOutput {
     pub audio: Vec<f32>,
     /// Frames per model input position, both pads included.
     pub durations: Vec<usize>,
+    /// The F0 curve the decoder received (Hz, two samples per frame), after any pitch control.
+    pub f0: Vec<f32>,
     pub times: StageTimes,
 }
 
@@ -84,6 +88,19 @@ impl KokoroModel {
 
     /// Synthesizes token ids (without pads; at most 510) with a style row and a speed.
     pub fn synthesize(&self, token_ids: &[i64], style: &[f32], speed: f32, noise: SourceNoise) -> ChunkOutput {
+        self.synthesize_controlled(token_ids, style, speed, noise, None)
+    }
+
+    /// As [`KokoroModel::synthesize`], with prosody controls applied between the stages: durations scaled before
+    /// rounding, the F0 curve transformed before the decoder, the gain applied to the output samples.
+    pub fn synthesize_controlled(
+        &self,
+        token_ids: &[i64],
+        style: &[f32],
+        speed: f32,
+        noise: SourceNoise,
+        controls: Option<&ChunkControls>,
+    ) -> ChunkOutput {
         let mut ids = Vec::with_capacity(token_ids.len() + 2);
         ids.push(0);
         ids.extend_from_slice(token_ids);
@@ -100,12 +117,22 @@ impl KokoroModel {
 
         let t = Instant::now();
         let (d, _logits, expected) = self.acoustic.durations(d_en, prosody.clone(), speed);
-        let durations = round_durations(&expected);
+        let durations = match controls {
+            Some(c) => c.durations(&expected),
+            None => round_durations(&expected),
+        };
         let owners = frame_owners(&durations);
         let frames = owners.len();
         let index = Tensor::<1, Int>::from_data(TensorData::new(owners, [frames]), &self.device);
-        let (f0, n) = self.acoustic.predictor.f0_n(d.select(1, index.clone()), prosody);
-        let _ = f0.clone().narrow(1, 0, 1).into_data();
+        let (mut f0, n) = self.acoustic.predictor.f0_n(d.select(1, index.clone()), prosody);
+        let mut f0_curve: Vec<f32> = f0.clone().into_data().try_into_vec().expect("f32 F0");
+        if let Some(c) = controls {
+            let before = f0_curve.clone();
+            c.transform_f0(&mut f0_curve, &durations);
+            if f0_curve != before {
+                f0 = Tensor::<2>::from_data(TensorData::new(f0_curve.clone(), [1, f0_curve.len()]), &self.device);
+            }
+        }
         times.predictor = t.elapsed();
 
         let t = Instant::now();
@@ -113,12 +140,22 @@ impl KokoroModel {
         let _ = asr.clone().narrow(2, 0, 1).into_data();
         times.text_encoder = t.elapsed();
 
-        let (audio, dec_times) = self.decode(asr, f0, n, timbre, noise);
+        let (mut audio, dec_times) = self.decode(asr, f0, n, timbre, noise);
+        if let Some(gain) = controls.and_then(|c| c.gain_curve(&durations)) {
+            for (x, g) in audio.iter_mut().zip(gain) {
+                *x *= g;
+            }
+        }
         times.decoder = dec_times.decoder;
         times.source = dec_times.source;
         times.generator = dec_times.generator;
         times.istft = dec_times.istft;
-        ChunkOutput { audio, durations, times }
+        ChunkOutput {
+            audio,
+            durations,
+            f0: f0_curve,
+            times,
+        }
     }
 
     /// The decoder half from frame-level inputs (`asr [1,512,F]`, `f0, n [1,2F]`, timbre `[1,128]`).

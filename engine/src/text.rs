@@ -19,6 +19,9 @@ pub struct WordSpan {
 pub struct TextChunk {
     pub phonemes: String,
     pub words: Vec<WordSpan>,
+    /// For each character of `phonemes`, the tag of the token it came from (a space takes the tag of the token
+    /// before it). Callers use tags to know which SSML segment (and so which controls) a symbol belongs to.
+    pub tags: Vec<usize>,
 }
 
 impl TextChunk {
@@ -33,6 +36,7 @@ struct Unit {
     len: usize,
     space_after: bool,
     word: Option<String>,
+    tag: usize,
     /// 3 sentence end, 2 clause, 1 comma or dash, 0 none: how good a place to cut after this unit is.
     strength: u8,
 }
@@ -55,9 +59,14 @@ fn strength(t: &Token) -> u8 {
 
 /// Splits G2P tokens into chunks of at most `limit` phoneme symbols.
 pub fn chunk_tokens(tokens: &[Token], limit: usize) -> Vec<TextChunk> {
+    chunk_tagged(tokens.iter().map(|t| (t, 0)), limit)
+}
+
+/// As [`chunk_tokens`], with a caller's tag on each token (kept per character in [`TextChunk::tags`]).
+pub fn chunk_tagged<'a>(tokens: impl IntoIterator<Item = (&'a Token, usize)>, limit: usize) -> Vec<TextChunk> {
     let limit = limit.clamp(8, MAX_PHONEMES);
     let mut units: Vec<Unit> = Vec::new();
-    for t in tokens {
+    for (t, tag) in tokens {
         let phonemes: String = t.phonemes.trim().to_string();
         if phonemes.is_empty() {
             if !t.whitespace.is_empty()
@@ -77,6 +86,7 @@ pub fn chunk_tokens(tokens: &[Token], limit: usize) -> Vec<TextChunk> {
                     len: piece.len(),
                     space_after: true,
                     word: if i == 0 { Some(t.graphemes.clone()) } else { None },
+                    tag,
                     strength: 0,
                 });
             }
@@ -87,6 +97,7 @@ pub fn chunk_tokens(tokens: &[Token], limit: usize) -> Vec<TextChunk> {
             len,
             space_after: !t.whitespace.is_empty(),
             word: if t.is_punctuation { None } else { Some(t.graphemes.clone()) },
+            tag,
             strength: strength(t),
         });
     }
@@ -144,8 +155,10 @@ fn build(units: &[Unit]) -> TextChunk {
             });
         }
         pos += u.len;
+        c.tags.extend(std::iter::repeat_n(u.tag, u.len));
         if i + 1 < units.len() && u.space_after {
             c.phonemes.push(' ');
+            c.tags.push(u.tag);
             pos += 1;
         }
     }

@@ -3,7 +3,7 @@
 //!     cargo run --release -p warble-g2p --example evaluate [-- --mismatches N]
 
 use std::time::Instant;
-use warble_g2p::en::eval::{evaluate, parse_reference};
+use warble_g2p::en::eval::{evaluate, parse_reference, NORMALISED};
 use warble_g2p::EnglishG2p;
 
 fn main() {
@@ -26,12 +26,25 @@ fn main() {
         let el = t.elapsed();
         println!("en-{dialect}: {} sentences, lexicon {} keys loaded in {:.1} ms, evaluated in {:.2} s", r.sentences, n, load.as_secs_f64() * 1e3, el.as_secs_f64());
         println!("  {:<8} {:>7} {:>9} {:>8}", "category", "words", "exact %", "PER %");
-        for (c, s) in &r.by_category {
+        for (c, s) in r.by_category.iter().filter(|(c, _)| c.as_str() != NORMALISED) {
             println!("  {:<8} {:>7} {:>9.2} {:>8.2}", c, s.words, s.word_rate() * 100.0, s.per() * 100.0);
         }
         println!("  {:<8} {:>7} {:>9.2} {:>8.2}", "words", r.words.words, r.words.word_rate() * 100.0, r.words.per() * 100.0);
         println!("  {:<8} {:>7} {:>9.2} {:>8.2}", "all", r.all.words, r.all.word_rate() * 100.0, r.all.per() * 100.0);
         println!("  sentences identical to misaki's output: {:.2} %", r.sentences_exact as f64 * 100.0 / r.sentences.max(1) as f64);
+        let plain = r.sentences - r.sentences_normalised;
+        println!(
+            "  sentences without normalised tokens: {plain}, identical to misaki's output: {:.2} %",
+            r.sentences_exact_plain as f64 * 100.0 / plain.max(1) as f64
+        );
+        let n = r.by_category.get(NORMALISED).copied().unwrap_or_default();
+        println!(
+            "  not scored: {} reference tokens in {} sentences read by the normaliser (units, times, dates, Roman \
+             numerals, phone numbers, ranges, URLs, ...; misaki does not expand them); {:.2} % still equal misaki's",
+            n.words,
+            r.sentences_normalised,
+            n.word_rate() * 100.0
+        );
         for (c, g, e, got) in &r.mismatches {
             println!("    [{c}] {g}: misaki {e} | warble {got}");
         }

@@ -4,6 +4,7 @@
 
 pub mod eval;
 mod lexicon;
+mod normalize;
 mod numbers;
 mod oov;
 mod tagger;
@@ -56,6 +57,10 @@ struct MTok {
     flags: String,
     prespace: bool,
     rating: Option<u8>,
+    /// Read by `normalize` (units, times, dates, ...), where misaki reads the text differently.
+    normalised: bool,
+    /// The words a normalised token reads as (phonemized in the right-to-left pass, with its context).
+    reading: Option<String>,
 }
 
 fn case_weight(s: &str) -> usize {
@@ -108,6 +113,8 @@ fn merge(tokens: &[MTok], unk: Option<&str>) -> MTok {
         flags: flags.into_iter().collect(),
         prespace: tokens[0].prespace,
         rating: tokens.iter().map(|t| t.rating).min().flatten(),
+        normalised: tokens.iter().any(|t| t.normalised),
+        reading: None,
     }
 }
 
@@ -407,16 +414,85 @@ impl EnglishG2p {
         (oov::guess(&self.words, &tk.text, self.british), 1)
     }
 
-    /// The whole misaki pipeline on one piece of text: (original text, phonemes, whitespace) per output token.
+    /// Rewrites the spans `normalize` finds (units, times, dates, Roman numerals, ...) as one token each that
+    /// reads as the span's words (phonemized later, in the right-to-left pass).
+    fn normalise(&self, mut tokens: Vec<MTok>) -> Vec<MTok> {
+        let spans = {
+            let view: Vec<normalize::Tok<'_>> =
+                tokens.iter().map(|t| normalize::Tok { text: &t.text, tag: t.tag, ws: t.ws }).collect();
+            normalize::find(&view, self.british)
+        };
+        if spans.is_empty() {
+            return tokens;
+        }
+        let alnum_end = |t: &MTok| t.text.chars().next_back().is_some_and(char::is_alphanumeric);
+        let mut out = Vec::with_capacity(tokens.len());
+        let mut next = 0usize;
+        for mut s in spans {
+            // "Henry VIII's": the possessive joins the last word ("eighth's", voiced as misaki voices it).
+            if tokens.get(s.end).is_some_and(|t| matches!(t.text.as_str(), "'s" | "’s"))
+                && s.end > s.start
+                && !tokens[s.end - 1].ws
+                && s.reading.ends_with(|c: char| c.is_ascii_alphabetic())
+            {
+                s.end += 1;
+                s.reading.push_str("'s");
+            }
+            let part = &tokens[s.start..s.end];
+            // Tokens inside a `[text](feature)` link keep the feature.
+            if s.start < next || part.iter().any(|t| t.phonemes.is_some() || !t.is_head || t.stress.is_some() || !t.flags.is_empty()) {
+                continue;
+            }
+            // "5km", "#1": the reading is a word of its own, so a space separates it from its neighbours.
+            if s.start > 0 && alnum_end(&tokens[s.start - 1]) {
+                tokens[s.start - 1].ws = true;
+            }
+            out.extend_from_slice(&tokens[next..s.start]);
+            let mut m = merge(&tokens[s.start..s.end], None);
+            if tokens.get(s.end).is_some_and(|t| t.text.starts_with(char::is_alphanumeric)) {
+                m.ws = true;
+            }
+            m.phonemes = Some(String::new());
+            m.reading = Some(s.reading);
+            m.rating = Some(4);
+            m.normalised = true;
+            out.push(m);
+            next = s.end;
+        }
+        out.extend_from_slice(&tokens[next..]);
+        out
+    }
+
+    /// Phonemes of a normalised reading (words, punctuation and plain numbers, no further normalisation), with
+    /// the context of the words that follow it.
+    fn read(&self, reading: &str, ctx: Ctx) -> String {
+        let mut out = String::new();
+        for t in self.run_with(reading, false, ctx) {
+            out.push_str(t.phonemes.as_deref().unwrap_or(""));
+            if t.ws && !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+        }
+        out.trim_end().to_string()
+    }
+
+    /// The whole pipeline on one piece of text: (original text, phonemes, whitespace) per output token.
     fn run(&self, text: &str) -> Vec<MTok> {
+        self.run_with(text, true, Ctx::default())
+    }
+
+    fn run_with(&self, text: &str, normalise: bool, ctx: Ctx) -> Vec<MTok> {
         let tokens = self.tokenize(text);
+        let tokens = if normalise { self.normalise(tokens) } else { tokens };
         let tokens = Self::fold_left(tokens);
         let mut items = Self::retokenize(tokens);
-        let mut ctx = Ctx::default();
+        let mut ctx = ctx;
         for item in items.iter_mut().rev() {
             match item {
                 Item::One(w) => {
-                    if w.phonemes.is_none() {
+                    if let Some(r) = w.reading.take() {
+                        w.phonemes = Some(self.read(&r, ctx));
+                    } else if w.phonemes.is_none() {
                         if let Some((ps, r)) = self.lex(w, ctx) {
                             w.phonemes = Some(ps);
                             w.rating = Some(r);
@@ -515,26 +591,29 @@ impl G2p for EnglishG2p {
     }
 
     fn phonemize(&self, text: &str) -> Result<Vec<Token>, G2pError> {
-        if text.len() > MAX_INPUT_BYTES {
-            return Err(G2pError::Backend(format!(
-                "input of {} bytes is over the {} byte limit for one call; split it into sentences or lines",
-                text.len(),
-                MAX_INPUT_BYTES
-            )));
-        }
-        let toks = self.run(text);
-        Ok(toks
-            .into_iter()
-            .map(|t| {
-                let phonemes = t.phonemes.unwrap_or_default();
-                Token {
-                    is_punctuation: is_punct_phonemes(&phonemes) && !t.text.chars().any(char::is_alphanumeric),
-                    graphemes: t.text,
-                    phonemes,
-                    whitespace: if t.ws { " ".to_string() } else { String::new() },
-                }
-            })
-            .collect())
+        check_len(text)?;
+        Ok(self.run(text).into_iter().map(to_token).collect())
+    }
+}
+
+fn check_len(text: &str) -> Result<(), G2pError> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(G2pError::Backend(format!(
+            "input of {} bytes is over the {} byte limit for one call; split it into sentences or lines",
+            text.len(),
+            MAX_INPUT_BYTES
+        )));
+    }
+    Ok(())
+}
+
+fn to_token(t: MTok) -> Token {
+    let phonemes = t.phonemes.unwrap_or_default();
+    Token {
+        is_punctuation: is_punct_phonemes(&phonemes) && !t.text.chars().any(char::is_alphanumeric),
+        graphemes: t.text,
+        phonemes,
+        whitespace: if t.ws { " ".to_string() } else { String::new() },
     }
 }
 
@@ -553,6 +632,13 @@ pub fn phonemize_line(g2p: &dyn G2p, line: &str) -> Result<String, G2pError> {
 }
 
 impl EnglishG2p {
+    /// Like [`G2p::phonemize`], with each token marked when the normaliser rewrote it (units, times, dates, Roman
+    /// numerals, phone numbers, ...: readings misaki does not have). For scoring against misaki.
+    pub fn phonemize_marked(&self, text: &str) -> Result<Vec<(Token, bool)>, G2pError> {
+        check_len(text)?;
+        Ok(self.run(text).into_iter().map(|t| (t.normalised, to_token(t))).map(|(n, t)| (t, n)).collect())
+    }
+
     /// Tokens and tags before lookup (for debugging the tokenizer and tagger).
     pub fn debug_tags(&self, text: &str) -> Vec<(String, &'static str)> {
         self.tokenize(text).into_iter().map(|t| (t.text, t.tag)).collect()
