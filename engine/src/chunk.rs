@@ -21,10 +21,8 @@ pub fn split_phonemes(phonemes: &str, limit: usize) -> Vec<String> {
         if !head.is_empty() {
             out.push(head);
         }
-        rest.drain(..cut);
-        while rest.first().is_some_and(|c| c.is_whitespace()) {
-            rest.remove(0);
-        }
+        let spaces = rest[cut..].iter().take_while(|c| c.is_whitespace()).count();
+        rest.drain(..cut + spaces);
     }
     let tail: String = rest.iter().collect::<String>().trim().to_string();
     if !tail.is_empty() {
@@ -43,9 +41,7 @@ fn best_cut(window: &[char], limit: usize) -> usize {
             while end < limit && end < window.len() && CLOSERS.contains(&window[end]) {
                 end += 1;
             }
-            if end > 0 {
-                return end;
-            }
+            return end;
         }
     }
     if let Some(i) = (1..window.len()).rev().find(|&i| window[i].is_whitespace()) {
