@@ -255,9 +255,6 @@ pub struct Engine {
     g2p: Mutex<HashMap<Language, Arc<dyn G2p>>>,
 }
 
-/// Samples faded at each join between chunks: the chunks start and end on the pad token's near-silence, and a
-/// few milliseconds of fade remove any click left by a non-zero sample there.
-pub(crate) const JOIN_FADE: usize = 48;
 
 impl Engine {
     pub fn load(opts: &EngineOptions) -> Result<Self, EngineError> {
@@ -342,15 +339,7 @@ impl Engine {
             .then(|| prosody::ChunkControls::uniform(phonemes.chars().count(), opts.controls.clone()));
         let chunk = self.model.synthesize_controlled(&ids, &style, opts.speed, opts.noise, controls.as_ref());
         out.times.add(&chunk.times);
-        let start = out.audio.len();
-        out.audio.extend_from_slice(&chunk.audio);
-        let n = JOIN_FADE.min(start).min(chunk.audio.len());
-        for i in 0..n {
-            // Raised-cosine fades on both sides of the join (see JOIN_FADE).
-            let g = 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / n as f32).cos();
-            out.audio[start - 1 - i] *= g;
-            out.audio[start + i] *= g;
-        }
+        let start = script::append_after_chunk(&mut out.audio, &chunk.audio);
         out.chunks.push(ChunkTiming {
             phonemes,
             durations: chunk.durations,
@@ -379,24 +368,7 @@ impl Engine {
         let mut warnings = Vec::new();
         let mut steps = Vec::new();
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let runs: Vec<(Language, String)> = match lang {
-                Some(l) => vec![(l, line.to_string())],
-                None => {
-                    let mut v = Vec::new();
-                    for run in warble_g2p::detect_runs(line, None) {
-                        match run.language {
-                            Some(l) => v.push((l, run.text)),
-                            None => warnings.push(format!(
-                                "skipped {:?} ({} script): no Kokoro voice speaks it",
-                                run.text,
-                                run.script.name()
-                            )),
-                        }
-                    }
-                    v
-                }
-            };
-            for (l, run) in runs {
+            for (l, run) in script::language_runs(line, lang, &mut warnings) {
                 let tokens = self.g2p(l)?.phonemize(&run)?;
                 steps.push(Step::Speak(Piece {
                     lang: l,

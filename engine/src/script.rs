@@ -15,6 +15,10 @@ use crate::{
     VoicePack, WordTiming,
 };
 
+/// Samples faded at each join between chunks: the chunks start and end on the pad token's near-silence, and a
+/// few milliseconds of fade remove any click left by a non-zero sample there.
+const JOIN_FADE: usize = 48;
+
 /// Samples of a chunk's quiet edge kept (and faded) on each side of a break: 5 ms.
 const EDGE_KEEP: usize = 120;
 
@@ -235,6 +239,13 @@ fn quiet_edges(phonemes: &str, durations: &[usize]) -> (usize, usize) {
     (lead * SAMPLES_PER_FRAME, trail * SAMPLES_PER_FRAME)
 }
 
+/// Appends a chunk's audio directly after what is already in `audio` (a model call of the same utterance, or
+/// nothing); returns where the chunk starts.
+pub(crate) fn append_after_chunk(audio: &mut Vec<f32>, chunk: &[f32]) -> usize {
+    let join = if audio.is_empty() { Join::Start } else { Join::Chunk { pad: 0 } };
+    append(audio, chunk, join, 0)
+}
+
 /// Appends a chunk's audio after whatever came before; returns the sample where the chunk's frame 0 lies.
 fn append(audio: &mut Vec<f32>, chunk: &[f32], join: Join, lead_pad: usize) -> usize {
     match join {
@@ -244,7 +255,7 @@ fn append(audio: &mut Vec<f32>, chunk: &[f32], join: Join, lead_pad: usize) -> u
         }
         Join::Chunk { .. } => {
             let start = audio.len();
-            let n = crate::JOIN_FADE.min(start).min(chunk.len());
+            let n = JOIN_FADE.min(start).min(chunk.len());
             audio.extend_from_slice(chunk);
             if n > 0 {
                 // Raised-cosine fades on both sides of the join: the pads are near silence, the fades remove any
@@ -421,6 +432,22 @@ fn group(steps: Vec<Step>, voice_of: impl Fn(&Piece) -> String) -> Vec<Block> {
     }
     blocks.extend(pending.drain(..).map(Block::Mark));
     blocks
+}
+
+/// The runs of `text` to speak and their languages: all of it in `lang` when given, else the language runs
+/// `detect_runs` finds; runs in scripts no Kokoro voice reads are skipped with a warning.
+pub(crate) fn language_runs(text: &str, lang: Option<Language>, warnings: &mut Vec<String>) -> Vec<(Language, String)> {
+    if let Some(l) = lang {
+        return vec![(l, text.to_string())];
+    }
+    let mut runs = Vec::new();
+    for run in warble_g2p::detect_runs(text, None) {
+        match run.language {
+            Some(l) => runs.push((l, run.text)),
+            None => warnings.push(format!("skipped {:?} ({} script): no Kokoro voice speaks it", run.text, run.script.name())),
+        }
+    }
+    runs
 }
 
 fn symbol_count(tokens: &[Token]) -> usize {

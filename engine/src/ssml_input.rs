@@ -47,24 +47,7 @@ impl Engine {
                                 Some(sa) => say_as_text(text, sa, seg_lang.unwrap_or(Language::EnUs), warnings),
                                 None => text.clone(),
                             };
-                            let runs: Vec<(Language, String)> = match seg_lang {
-                                Some(l) => vec![(l, text.clone())],
-                                None => {
-                                    let mut v = Vec::new();
-                                    for run in warble_g2p::detect_runs(&text, None) {
-                                        match run.language {
-                                            Some(l) => v.push((l, run.text)),
-                                            None => warnings.push(format!(
-                                                "skipped {:?} ({} script): no Kokoro voice speaks it",
-                                                run.text,
-                                                run.script.name()
-                                            )),
-                                        }
-                                    }
-                                    v
-                                }
-                            };
-                            for (l, t) in runs {
+                            for (l, t) in crate::script::language_runs(&text, seg_lang, warnings) {
                                 let tokens = self.g2p(l)?.phonemize(&t)?;
                                 steps.push(Step::Speak(Piece {
                                     lang: l,

@@ -3,23 +3,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use common::*;
 use warble_engine::{Engine, EngineError, EngineOptions, Language, SourceNoise, SynthesisOptions, MAX_PHONEMES, SAMPLES_PER_FRAME};
-
-fn engine() -> &'static Engine {
-    static E: OnceLock<Engine> = OnceLock::new();
-    E.get_or_init(|| {
-        Engine::load(&EngineOptions {
-            model: Some(model_dir()),
-            voices: None,
-            cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("warble-converted")),
-            ..Default::default()
-        })
-        .expect("engine loads from WARBLE_MODEL_DIR")
-    })
-}
 
 fn quiet(voice: &str) -> SynthesisOptions {
     let mut o = SynthesisOptions::new(voice);

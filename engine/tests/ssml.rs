@@ -4,27 +4,13 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use common::*;
 use warble_engine::ssml::ParseOptions;
 use warble_engine::{
-    Engine, EngineError, EngineOptions, Language, PitchChange, PitchTransform, SAMPLE_RATE, SAMPLES_PER_FRAME, SourceNoise, Synthesis,
+    EngineError, Language, PitchChange, PitchTransform, SAMPLE_RATE, SAMPLES_PER_FRAME, SourceNoise, Synthesis,
     SynthesisOptions,
 };
-
-fn engine() -> &'static Engine {
-    static E: OnceLock<Engine> = OnceLock::new();
-    E.get_or_init(|| {
-        Engine::load(&EngineOptions {
-            model: Some(model_dir()),
-            voices: None,
-            cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("warble-converted")),
-            ..Default::default()
-        })
-        .expect("engine loads from WARBLE_MODEL_DIR")
-    })
-}
 
 fn opts() -> SynthesisOptions {
     let mut o = SynthesisOptions::new("af_heart");

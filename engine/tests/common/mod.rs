@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use warble_engine::KokoroModel;
+use warble_engine::{Engine, EngineOptions, KokoroModel};
 
 /// `$WARBLE_MODEL_DIR` (CI sets it to `../shared/models`).
 pub fn model_dir() -> PathBuf {
@@ -169,4 +169,18 @@ pub fn pearson(a: &[f32], b: &[f32]) -> f64 {
         sbb += dy * dy;
     }
     sab / (saa.sqrt() * sbb.sqrt())
+}
+
+/// One engine (model + voices from `WARBLE_MODEL_DIR`) for the whole test binary.
+pub fn engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| {
+        Engine::load(&EngineOptions {
+            model: Some(model_dir()),
+            voices: None,
+            cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("warble-converted")),
+            ..Default::default()
+        })
+        .expect("engine loads from WARBLE_MODEL_DIR")
+    })
 }
