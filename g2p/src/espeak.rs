@@ -12,8 +12,17 @@
 //!    `ə͡ʊ`→`Q`, `ɔ͡ɪ`→`Y`, `s͡s`→`S`), remaining ties and hyphens deleted, anything outside the vocabulary dropped.
 //! 4. Put the marks back where they were (`«»` become `“”`, as in the reference).
 //!
+//! Before any text reaches espeak it is reduced to what the language reads ([`espeak_input`]): its own letters,
+//! ASCII, Devanagari for Hindi, common symbols; other Latin letters folded to their base letters; the rest
+//! replaced by spaces. espeak-ng 1.51 (Debian 12) crashes on unusual input: letters of other alphabets make it
+//! switch to a second translator mid-clause, and repeated switches hit a use-after-free inside the library (found
+//! by `tests/lang_props.rs`, confirmed with valgrind); rare Latin letters (`Ꜧ`, `ⱷ`) and letterlike symbols
+//! (`ℶ`) crash it too. Other scripts are split off by language detection before this backend sees them. Because
+//! it still reads uninitialised memory on some inputs, espeak itself runs in a worker process (see `ffi`): a crash
+//! there is retried in a fresh worker and at worst becomes an error, never a crash of the caller.
+//!
 //! The FFI part needs the `espeak` cargo feature and libespeak-ng (Debian: `libespeak-ng-dev`); espeak-ng is not
-//! thread-safe, so every call holds one global mutex. Without the feature, [`EspeakG2p::new`] returns
+//! thread-safe, so every use holds one global mutex. Without the feature, [`EspeakG2p::new`] returns
 //! [`G2pError::FeatureMissing`]. The mapping itself is always compiled and tested.
 
 use crate::registry::filter_vocab;
@@ -88,6 +97,93 @@ fn remove_language_flags(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// What espeak reads of `text` for `lang`: the language's own letters, ASCII, Devanagari for Hindi, and common
+/// symbols; other Latin letters folded to their base letters; everything else replaced by a space.
+///
+/// A hyphen right after a symbol becomes a space; for Hindi, a space separates Devanagari from Latin letters and
+/// two symbols in a row.
+/// Folding: a character whose compatibility decomposition is ASCII (`ǹ` → `n`, `ﬁ` → `fi`, fullwidth `Ａ` → `A`,
+/// `²` → `2`) is replaced by that decomposition. Dropped: other alphabets, their digits and marks, CJK, emoji,
+/// private-use and unassigned code points, and symbols outside [`SYMBOLS`]. See the module notes for why.
+pub fn espeak_input(lang: Language, text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let own = own_letters(lang);
+    let hindi = lang == Language::Hi;
+    // Symbols for the spacing rules below: not letters, digits, marks or whitespace.
+    let is_symbol = |ch: char| {
+        !(ch.is_alphanumeric() || ch.is_whitespace() || is_combining(ch) || (hindi && is_hindi(ch)))
+    };
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfc() {
+        let kept: Option<String> = if c.is_ascii() {
+            (!c.is_control() || c.is_whitespace()).then(|| c.to_string())
+        } else if own.contains(c) || SYMBOLS.contains(c) || (hindi && is_hindi(c)) {
+            Some(c.to_string())
+        } else if c.is_whitespace() {
+            None
+        } else {
+            let folded: String = c.nfkd().filter(|d| !is_combining(*d)).collect();
+            (!folded.is_empty() && folded.chars().all(|d| d.is_ascii() && !d.is_control()))
+                .then_some(folded)
+        };
+        let Some(kept) = kept else {
+            out.push(' ');
+            continue;
+        };
+        let first = kept.chars().next().expect("non-empty");
+        let prev = out.chars().next_back();
+        // A hyphen right after a symbol (`'-नमस्ते`, `¾-ऀ`) crashes the Hindi voice: keep hyphens only after
+        // whitespace, ASCII letters and digits, the language's own letters and Devanagari letters and digits.
+        let hyphen_ok = prev.is_none_or(|p| {
+            p.is_whitespace()
+                || p.is_ascii_alphanumeric()
+                || own.contains(p)
+                || (is_hindi(p) && p.is_alphanumeric())
+        });
+        // For Hindi, Devanagari and Latin letters run together (`ऽऽSऎफ`) and two symbols in a row (`==`, `+``)
+        // crash it too: a space between them.
+        let split = hindi
+            && prev.is_some_and(|p| {
+                (is_hindi(p) && first.is_ascii_alphabetic())
+                    || (p.is_ascii_alphabetic() && is_hindi(first))
+                    || (is_symbol(p) && is_symbol(first))
+            });
+        if first == '-' && !hyphen_ok {
+            out.push(' ');
+            continue;
+        }
+        if split {
+            out.push(' ');
+        }
+        out.push_str(&kept);
+    }
+    out
+}
+
+/// Non-ASCII letters each language's orthography uses (both cases); Hindi reads Latin text as English.
+fn own_letters(lang: Language) -> &'static str {
+    match lang {
+        Language::Es => "áéíóúüñÁÉÍÓÚÜÑ",
+        Language::Fr => "àâæçéèêëîïôœùûüÿÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸ",
+        Language::It => "àèéìíîòóùúÀÈÉÌÍÎÒÓÙÚ",
+        Language::PtBr => "áâãàçéêíóôõúüÁÂÃÀÇÉÊÍÓÔÕÚÜ",
+        _ => "",
+    }
+}
+
+/// Non-ASCII symbols passed to espeak as they are (it names some of them: `°`, `%`-like signs, currencies).
+const SYMBOLS: &str = "°€£¥¢‰§¶©®™±×÷½¼¾–—‘’‚“”„…•·«»¡¿ºª";
+
+/// The Devanagari characters Hindi uses: signs, letters (nukta forms included), vowel signs, virama, Om, danda,
+/// digits. Vedic accents and the letters added for other languages (U+0971–U+097F) are left out.
+fn is_hindi(c: char) -> bool {
+    matches!(c as u32, 0x901..=0x939 | 0x93C..=0x94D | 0x950 | 0x958..=0x96F)
+}
+
+fn is_combining(c: char) -> bool {
+    matches!(c as u32, 0x300..=0x36F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
 /// The punctuation marks kept as tokens (phonemizer's default set).
@@ -220,14 +316,31 @@ impl EspeakG2p {
     }
 
     /// The raw espeak IPA for `text` (ties as U+0361, no mapping), for debugging and reference comparisons.
+    /// Characters of other scripts are dropped first ([`espeak_input`]).
     pub fn raw_ipa(&self, text: &str) -> Result<String, G2pError> {
+        Ok(self.raw_ipa_batch(&[text])?.pop().unwrap_or_default())
+    }
+
+    /// [`EspeakG2p::raw_ipa`] for several stretches at once (one isolated espeak run for all of them).
+    fn raw_ipa_batch(&self, texts: &[&str]) -> Result<Vec<String>, G2pError> {
         #[cfg(feature = "espeak")]
         {
-            ffi::text_to_ipa(self.voice, text)
+            let inputs: Vec<String> = texts
+                .iter()
+                .map(|t| espeak_input(self.language, t))
+                .collect();
+            ffi::texts_to_ipa(self.voice, &inputs).map_err(|f| match f {
+                ffi::Failure::Other(e) => e,
+                ffi::Failure::Crashed { index, why } => G2pError::Backend(format!(
+                    "espeak-ng {why} reading {:?} ({}): a defect of the libespeak-ng library on unusual \
+                     input, caught in its worker process; remove or rewrite the unusual characters",
+                    texts[index], self.language
+                )),
+            })
         }
         #[cfg(not(feature = "espeak"))]
         {
-            let _ = text;
+            let _ = texts;
             Err(G2pError::FeatureMissing {
                 language: self.language,
                 feature: "espeak",
@@ -242,7 +355,16 @@ impl G2p for EspeakG2p {
     }
 
     fn phonemize(&self, text: &str) -> Result<Vec<Token>, G2pError> {
-        pieces_to_tokens(split_marks(text), |w| self.raw_ipa(w))
+        let pieces = split_marks(text);
+        let words: Vec<&str> = pieces
+            .iter()
+            .filter_map(|(p, _)| match p {
+                Piece::Words(w) => Some(*w),
+                Piece::Mark(_) => None,
+            })
+            .collect();
+        let mut ipa = self.raw_ipa_batch(&words)?.into_iter();
+        pieces_to_tokens(pieces, |_| Ok(ipa.next().unwrap_or_default()))
     }
 }
 
@@ -276,14 +398,27 @@ mod ffi {
     /// IPA output (bit 1), a tie character inside multi-letter phonemes (bit 7, tie in bits 8-23).
     const PHONEME_MODE: c_int = 0x02 | (1 << 7) | ((super::TIE as c_int) << 8);
 
+    /// How a batch failed: the worker died (with why) while reading text `index`, or espeak refused the voice.
+    pub(super) enum Failure {
+        Crashed { index: usize, why: String },
+        Other(G2pError),
+    }
+
     struct State {
         initialized: bool,
+        #[cfg(unix)]
+        worker: Option<worker::Worker>,
+        /// The voice selected in this process (without a worker).
+        #[cfg(not(unix))]
         voice: Option<&'static str>,
     }
 
-    /// espeak-ng keeps global state and is not thread-safe: one lock around every call.
+    /// espeak-ng keeps global state and is not thread-safe: one lock around every use of it.
     static LOCK: Mutex<State> = Mutex::new(State {
         initialized: false,
+        #[cfg(unix)]
+        worker: None,
+        #[cfg(not(unix))]
         voice: None,
     });
 
@@ -311,35 +446,97 @@ mod ffi {
         init(&mut state)
     }
 
-    pub(super) fn text_to_ipa(voice: &'static str, text: &str) -> Result<String, G2pError> {
+    fn select_voice(
+        current: &mut Option<&'static str>,
+        voice: &'static str,
+    ) -> Result<(), G2pError> {
+        if *current == Some(voice) {
+            return Ok(());
+        }
+        // Voices are selected by their identifier (the voice file, as phonemizer does), falling back to the
+        // language code: `fr-fr` and `pt-br` are languages, not voice names, for SetVoiceByName.
+        let ident = match voice {
+            "es" => "roa/es",
+            "fr-fr" => "roa/fr",
+            "it" => "roa/it",
+            "pt-br" => "roa/pt-BR",
+            "hi" => "inc/hi",
+            v => v,
+        };
+        let mut rc = -1;
+        for name in [ident, voice] {
+            let name = CString::new(name).expect("voice names have no NUL");
+            // SAFETY: valid NUL-terminated string.
+            rc = unsafe { espeak_SetVoiceByName(name.as_ptr()) };
+            if rc == 0 {
+                break;
+            }
+        }
+        if rc != 0 {
+            return Err(G2pError::Backend(format!(
+                "espeak-ng has no voice `{voice}` (error {rc})"
+            )));
+        }
+        *current = Some(voice);
+        Ok(())
+    }
+
+    /// The voices the worker protocol can name (a voice travels as its index here).
+    const VOICES: [&str; 5] = ["es", "fr-fr", "it", "pt-br", "hi"];
+
+    /// Phonemizes `texts` with `voice`, one result per text (blank texts give empty strings).
+    ///
+    /// libespeak-ng 1.51 reads freed and uninitialised memory on unusual input (see the module notes). On Unix,
+    /// espeak therefore runs in a worker process forked once from this one (it inherits the initialised
+    /// library): when the worker crashes, the batch is retried text by text in fresh workers, and a text that
+    /// crashes a fresh worker too becomes [`Failure::Crashed`]; this process is never affected.
+    pub(super) fn texts_to_ipa(
+        voice: &'static str,
+        texts: &[String],
+    ) -> Result<Vec<String>, Failure> {
         let mut state = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        init(&mut state)?;
-        if state.voice != Some(voice) {
-            // Voices are selected by their identifier (the voice file, as phonemizer does), falling back to the
-            // language code: `fr-fr` and `pt-br` are languages, not voice names, for SetVoiceByName.
-            let ident = match voice {
-                "es" => "roa/es",
-                "fr-fr" => "roa/fr",
-                "it" => "roa/it",
-                "pt-br" => "roa/pt-BR",
-                "hi" => "inc/hi",
-                v => v,
-            };
-            let mut rc = -1;
-            for name in [ident, voice] {
-                let name = CString::new(name).expect("voice names have no NUL");
-                // SAFETY: valid NUL-terminated string.
-                rc = unsafe { espeak_SetVoiceByName(name.as_ptr()) };
-                if rc == 0 {
-                    break;
+        init(&mut state).map_err(Failure::Other)?;
+        if texts.iter().all(|t| t.trim().is_empty()) {
+            return Ok(vec![String::new(); texts.len()]);
+        }
+        #[cfg(unix)]
+        {
+            let v = VOICES.iter().position(|&v| v == voice).ok_or_else(|| {
+                Failure::Other(G2pError::Backend(format!(
+                    "espeak-ng has no voice `{voice}`"
+                )))
+            })?;
+            match worker::call(&mut state.worker, v, texts) {
+                Ok(out) => Ok(out),
+                Err(worker::Error::Refused(msg)) => Err(Failure::Other(G2pError::Backend(msg))),
+                Err(worker::Error::Died(_)) => {
+                    let mut out = Vec::with_capacity(texts.len());
+                    for (index, t) in texts.iter().enumerate() {
+                        match worker::call(&mut state.worker, v, std::slice::from_ref(t)) {
+                            Ok(mut one) => out.push(one.pop().unwrap_or_default()),
+                            Err(worker::Error::Refused(msg)) => {
+                                return Err(Failure::Other(G2pError::Backend(msg)));
+                            }
+                            Err(worker::Error::Died(why)) => {
+                                return Err(Failure::Crashed { index, why });
+                            }
+                        }
+                    }
+                    Ok(out)
                 }
             }
-            if rc != 0 {
-                return Err(G2pError::Backend(format!(
-                    "espeak-ng has no voice `{voice}` (error {rc})"
-                )));
-            }
-            state.voice = Some(voice);
+        }
+        #[cfg(not(unix))]
+        {
+            select_voice(&mut state.voice, voice).map_err(Failure::Other)?;
+            Ok(texts.iter().map(|t| phonemize_here(t)).collect())
+        }
+    }
+
+    /// espeak's IPA for one text, in this process, with the voice already selected.
+    fn phonemize_here(text: &str) -> String {
+        if text.trim().is_empty() {
+            return String::new();
         }
         // Interior NULs would end the C string early; drop them.
         let c = CString::new(text.replace('\0', " ")).expect("NULs removed");
@@ -363,7 +560,276 @@ mod ffi {
                 }
             }
         }
-        Ok(out.join(" "))
+        out.join(" ")
+    }
+
+    #[cfg(unix)]
+    mod worker {
+        //! The espeak worker process: forked from the caller, it answers requests on a Unix socket.
+        //!
+        //! Request: voice index (u32), text count (u32), then each text as length (u32) + UTF-8 bytes.
+        //! Answer: status byte (0 = results follow, 1 = a message follows), then count + strings the same way.
+        //! The worker only reads, calls espeak, allocates and writes; it leaves with `_exit` when the socket
+        //! closes (the caller dropped it or exited), so nothing of the parent runs twice.
+        use super::{VOICES, phonemize_here, select_voice};
+        use std::io::{Error as IoError, ErrorKind};
+        use std::os::raw::c_int;
+
+        pub(in super::super) enum Error {
+            /// The worker died (why: signal or status); it is gone and will be replaced on the next call.
+            Died(String),
+            /// The worker answered with an error message (an unknown voice).
+            Refused(String),
+        }
+
+        pub(in super::super) struct Worker {
+            pid: libc::pid_t,
+            fd: c_int,
+        }
+
+        impl Drop for Worker {
+            fn drop(&mut self) {
+                // SAFETY: our descriptor and our child; closing the socket makes the worker exit, so waiting
+                // returns at once (a crashed worker has already exited).
+                unsafe {
+                    libc::close(self.fd);
+                    let mut status = 0;
+                    while libc::waitpid(self.pid, &mut status, 0) < 0
+                        && IoError::last_os_error().kind() == ErrorKind::Interrupted
+                    {
+                    }
+                }
+            }
+        }
+
+        /// Sends one request, starting a worker first if there is none; a dead worker is reaped and cleared.
+        pub(in super::super) fn call(
+            slot: &mut Option<Worker>,
+            voice: usize,
+            texts: &[String],
+        ) -> Result<Vec<String>, Error> {
+            if slot.is_none() {
+                *slot = Some(spawn().map_err(|e| Error::Died(format!("could not start ({e})")))?);
+            }
+            let w = slot.as_ref().expect("just set");
+            let mut req = Vec::new();
+            put_u32(&mut req, voice as u32);
+            put_u32(&mut req, texts.len() as u32);
+            for t in texts {
+                put_str(&mut req, t);
+            }
+            let answer = send_all(w.fd, &req).and_then(|()| read_answer(w.fd));
+            match answer {
+                Ok((0, strings)) if strings.len() == texts.len() => Ok(strings),
+                Ok((1, mut msg)) => Err(Error::Refused(msg.pop().unwrap_or_default())),
+                _ => {
+                    let w = slot.take().expect("present");
+                    let pid = w.pid;
+                    // SAFETY: close our end, then collect the child's exit status.
+                    let status = unsafe {
+                        libc::close(w.fd);
+                        let mut status = 0;
+                        while libc::waitpid(pid, &mut status, 0) < 0
+                            && IoError::last_os_error().kind() == ErrorKind::Interrupted
+                        {
+                        }
+                        std::mem::forget(w);
+                        status
+                    };
+                    Err(Error::Died(if libc::WIFSIGNALED(status) {
+                        format!("crashed (signal {})", libc::WTERMSIG(status))
+                    } else {
+                        format!("stopped (exit status {})", libc::WEXITSTATUS(status))
+                    }))
+                }
+            }
+        }
+
+        fn spawn() -> Result<Worker, IoError> {
+            let mut fds = [0 as c_int; 2];
+            // SAFETY: `fds` has room for the two descriptors.
+            if unsafe {
+                libc::socketpair(
+                    libc::AF_UNIX,
+                    libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+                    0,
+                    fds.as_mut_ptr(),
+                )
+            } != 0
+            {
+                return Err(IoError::last_os_error());
+            }
+            // SAFETY: the child only runs `serve`, which ends in `_exit`.
+            let pid = unsafe { libc::fork() };
+            if pid < 0 {
+                let e = IoError::last_os_error();
+                // SAFETY: our descriptors.
+                unsafe {
+                    libc::close(fds[0]);
+                    libc::close(fds[1]);
+                }
+                return Err(e);
+            }
+            if pid == 0 {
+                // SAFETY: the child's copy of the parent's end.
+                unsafe { libc::close(fds[0]) };
+                serve(fds[1]);
+            }
+            // SAFETY: the parent's copy of the child's end.
+            unsafe { libc::close(fds[1]) };
+            Ok(Worker { pid, fd: fds[0] })
+        }
+
+        /// The worker's loop. Never returns.
+        fn serve(fd: c_int) -> ! {
+            let mut voice = None;
+            let code = loop {
+                let Ok(v) = get_u32(fd) else { break 0 };
+                let Ok(n) = get_u32(fd) else { break 0 };
+                let mut texts = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    match get_str(fd) {
+                        Ok(t) => texts.push(t),
+                        Err(_) => break,
+                    }
+                }
+                let mut ans = Vec::new();
+                match VOICES
+                    .get(v as usize)
+                    .map(|&name| select_voice(&mut voice, name))
+                {
+                    Some(Ok(())) => {
+                        ans.push(0);
+                        put_u32(&mut ans, texts.len() as u32);
+                        for t in &texts {
+                            #[cfg(test)]
+                            if t == "\u{1}test: crash the worker" {
+                                // SAFETY: deliberately dies like a segfault inside espeak does (Rust's SIGSEGV
+                                // handler, for stack overflows, is reset to the default first).
+                                unsafe {
+                                    libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+                                    libc::raise(libc::SIGSEGV);
+                                }
+                            }
+                            put_str(&mut ans, &phonemize_here(t));
+                        }
+                    }
+                    other => {
+                        let msg = match other {
+                            Some(Err(e)) => e.to_string(),
+                            _ => format!("no espeak voice number {v}"),
+                        };
+                        ans.push(1);
+                        put_u32(&mut ans, 1);
+                        put_str(&mut ans, &msg);
+                    }
+                }
+                if send_all(fd, &ans).is_err() {
+                    break 1;
+                }
+            };
+            // SAFETY: leave without running the parent's exit handlers or destructors.
+            unsafe { libc::_exit(code) }
+        }
+
+        fn put_u32(buf: &mut Vec<u8>, v: u32) {
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+
+        fn put_str(buf: &mut Vec<u8>, s: &str) {
+            put_u32(buf, s.len() as u32);
+            buf.extend_from_slice(s.as_bytes());
+        }
+
+        fn send_all(fd: c_int, mut data: &[u8]) -> Result<(), IoError> {
+            while !data.is_empty() {
+                // SAFETY: `data` is valid for its length; MSG_NOSIGNAL: a dead peer is an error, not SIGPIPE.
+                let n =
+                    unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) };
+                if n > 0 {
+                    data = &data[n as usize..];
+                } else {
+                    let e = IoError::last_os_error();
+                    if n < 0 && e.kind() == ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            }
+            Ok(())
+        }
+
+        fn recv_exact(fd: c_int, buf: &mut [u8]) -> Result<(), IoError> {
+            let mut got = 0;
+            while got < buf.len() {
+                // SAFETY: the rest of `buf` is valid for writing.
+                let n =
+                    unsafe { libc::recv(fd, buf[got..].as_mut_ptr().cast(), buf.len() - got, 0) };
+                if n > 0 {
+                    got += n as usize;
+                } else if n == 0 {
+                    return Err(ErrorKind::UnexpectedEof.into());
+                } else {
+                    let e = IoError::last_os_error();
+                    if e.kind() != ErrorKind::Interrupted {
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        fn get_u32(fd: c_int) -> Result<u32, IoError> {
+            let mut b = [0u8; 4];
+            recv_exact(fd, &mut b)?;
+            Ok(u32::from_le_bytes(b))
+        }
+
+        fn get_str(fd: c_int) -> Result<String, IoError> {
+            let n = get_u32(fd)? as usize;
+            let mut b = vec![0u8; n];
+            recv_exact(fd, &mut b)?;
+            Ok(String::from_utf8_lossy(&b).into_owned())
+        }
+
+        fn read_answer(fd: c_int) -> Result<(u8, Vec<String>), IoError> {
+            let mut status = [0u8; 1];
+            recv_exact(fd, &mut status)?;
+            let n = get_u32(fd)?;
+            let strings = (0..n).map(|_| get_str(fd)).collect::<Result<Vec<_>, _>>()?;
+            Ok((status[0], strings))
+        }
+
+        #[cfg(test)]
+        mod tests {
+            use super::{Error, call};
+
+            #[test]
+            fn a_crashed_worker_is_an_error_and_is_replaced() {
+                super::super::ensure_initialized().expect("espeak-ng");
+                let mut slot = None;
+                let es = 0;
+                let hola = call(&mut slot, es, &["hola".to_string()])
+                    .ok()
+                    .expect("first call");
+                assert_eq!(hola, ["ˈola"]);
+                let crash = call(
+                    &mut slot,
+                    es,
+                    &["uno".to_string(), "\u{1}test: crash the worker".to_string()],
+                );
+                assert!(matches!(crash, Err(Error::Died(ref why)) if why == "crashed (signal 11)"));
+                assert!(slot.is_none(), "the dead worker is cleared");
+                let again = call(&mut slot, es, &["hola".to_string()])
+                    .ok()
+                    .expect("a fresh worker");
+                assert_eq!(again, ["ˈola"]);
+                assert!(matches!(
+                    call(&mut slot, 99, &["x".to_string()]),
+                    Err(Error::Refused(_))
+                ));
+            }
+        }
     }
 }
 
@@ -417,6 +883,42 @@ mod tests {
         .unwrap();
         // `¿` is kept as a token but is not in the vocabulary, so it is not spoken.
         assert_eq!(crate::join_phonemes(&toks), "ˈola, kˈe tˈal?");
+    }
+
+    #[test]
+    fn espeak_input_keeps_the_language_and_drops_what_crashes_espeak() {
+        use Language::*;
+        // Ordinary text of each language passes unchanged.
+        for (lang, text) in [
+            (Es, "¿Cuánto cuesta? Cien euros, 3,5 % más: ¡señor Núñez!"),
+            (Fr, "L'été à Noël, ça coûte 20 € — œuvre naïve."),
+            (It, "Perché è così? Città più bella."),
+            (PtBr, "Não sei, São Paulo é ótimo às três."),
+            (Hi, "नमस्ते, आप कैसे हैं? मैं 25 साल का हूँ। क़लम ज़रूर।"),
+            (Hi, "राम-श्याम ने कहा hello दोस्त"),
+        ] {
+            assert_eq!(espeak_input(lang, text), text, "{lang}");
+        }
+        // Other scripts, emoji, private use: spaces. Rare Latin letters fold to their base letter.
+        let mixed = "hola Привет 東京 😀";
+        assert_eq!(
+            espeak_input(Es, mixed),
+            format!("hola{}", " ".repeat(mixed.chars().count() - 4))
+        );
+        assert_eq!(espeak_input(Es, "ǹoǭ ﬁn Ａ"), "noo fin A");
+        assert_eq!(espeak_input(Fr, "ℶ Ꜧ ⱷ"), "     ");
+        assert_eq!(espeak_input(Es, "x²"), "x2");
+        // Devanagari is Hindi's only; Vedic accents and letters of other languages are dropped.
+        assert_eq!(espeak_input(Es, "aनb"), "a b");
+        assert_eq!(espeak_input(Hi, "क\u{951}ॷ"), "क  ");
+        // The inputs found to crash espeak-ng 1.51's Hindi voice, made harmless.
+        assert_eq!(espeak_input(Hi, "'-नमस्ते"), "' नमस्ते");
+        assert_eq!(espeak_input(Hi, "€-इक"), "€ इक");
+        assert_eq!(espeak_input(Hi, "ऽऽSऎफ"), "ऽऽ S ऎफ");
+        assert_eq!(espeak_input(Hi, "=="), "= =");
+        assert_eq!(espeak_input(Hi, "+`प"), "+ `प");
+        // Hindi nukta and virama are marks, not symbols: words stay whole.
+        assert_eq!(espeak_input(Hi, "क़्ष"), "क़्ष");
     }
 
     #[cfg(not(feature = "espeak"))]

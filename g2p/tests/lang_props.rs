@@ -50,7 +50,7 @@ proptest! {
 
 #[cfg(feature = "espeak")]
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
     fn espeak_any_unicode(s in any::<String>(), k in 0usize..5) {
@@ -59,6 +59,40 @@ proptest! {
         let g = warble_g2p::espeak::EspeakG2p::new(lang).expect("espeak");
         check(&g, &s)?;
     }
+}
+
+/// Inputs that crashed libespeak-ng 1.51 (and with it the whole process) before Warble filtered espeak's input
+/// and moved espeak into a worker process: each is now read, in sequence, with voices switching.
+#[cfg(feature = "espeak")]
+#[test]
+fn espeak_inputs_that_crashed_the_library() {
+    use warble_g2p::Language::*;
+    let cases: &[(warble_g2p::Language, &str)] = &[
+        (Hi, "↛-ℶ"),
+        (It, "ꜦǸⱷ"),
+        (Hi, "'-नमस्ते"),
+        (Es, "ᣎؼፄ∮╤Ǖ⛅ੰᓣ⒚⶯⢂⒴𢆯ޜ𗀦ᇜɎ𧚋𐄋ᨛᖿᠭ"),
+        (Hi, "€-इक"),
+        (Fr, "𧦍"),
+        (Hi, "ऽऽSऎफ"),
+        (PtBr, "ᄾ"),
+        (Hi, "=="),
+        (Hi, "+`प"),
+        (Hi, "।¼¾ ऽम"),
+        (Hi, "॒ऽxॷ"),
+        (Hi, "¾-ऀ½"),
+    ];
+    for (lang, text) in cases {
+        let g = warble_g2p::espeak::EspeakG2p::new(*lang).expect("espeak");
+        let tokens = g
+            .phonemize(text)
+            .unwrap_or_else(|e| panic!("{lang} {text:?}: {e}"));
+        let p = join_phonemes(&tokens);
+        assert!(p.chars().all(in_vocab), "{text:?} → {p:?}");
+    }
+    // Real words still read after all that.
+    let es = warble_g2p::espeak::EspeakG2p::new(Es).expect("espeak");
+    assert_eq!(join_phonemes(&es.phonemize("hola").unwrap()), "ˈola");
 }
 
 #[test]
