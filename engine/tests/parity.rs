@@ -155,6 +155,30 @@ fn decoder_reproduces_the_reference_audio_from_reference_inputs() {
     }
 }
 
+/// The CPU kernels of the generator's residual stacks (`warble_vocoder::host`) against the same stacks in Burn
+/// tensor operations (the path GPUs run), on real weights and the golden decoder inputs.
+#[test]
+fn generator_cpu_kernels_match_the_burn_operations() {
+    let m = model();
+    let case = cases().into_iter().next().expect("a golden case");
+    let info = info(&case);
+    let (timbre, _) = m.style_halves(&info.style);
+    let (_, index) = golden_frame_index(&case);
+    let t_en: Tensor<3> = tensor(&golden_f32(&case, "t_en.npy"));
+    let f0: Tensor<2> = tensor(&golden_f32(&case, "f0.npy"));
+    let n: Tensor<2> = tensor(&golden_f32(&case, "n.npy"));
+    let f0_host = host(f0.clone());
+    let x = m.decoder.features(t_en.select(2, index), f0, n, timbre.clone());
+    let har = m.decoder.generator.harmonic_source(&f0_host, SourceNoise::Off);
+    assert!(m.decoder.generator.host.is_some(), "the CPU device uses the host kernels");
+    let fast = host(m.decoder.generator.conv_post(x.clone(), timbre.clone(), har.clone()));
+    let burn_ops = m.decoder.generator.clone().without_host_kernels();
+    let slow = host(burn_ops.conv_post(x, timbre, har));
+    let snr = snr_db(&fast, &slow);
+    println!("{} conv_post, CPU kernels vs Burn ops: max abs {:.2e}, SNR {snr:.1} dB", name(&case), max_abs(&fast, &slow));
+    assert!(snr >= 60.0, "CPU kernels differ from the Burn operations: SNR {snr:.1} dB");
+}
+
 #[test]
 fn end_to_end_spectra_match_the_reference() {
     let m = model();

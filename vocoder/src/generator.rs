@@ -9,7 +9,9 @@ use burn::tensor::{Tensor, TensorData};
 
 use warble_acoustic::nn::{key, AdaIn1d, Conv1d, ConvTranspose1d, Linear, LoadError, Loader};
 
+use crate::host::{adain_snake, HostConv};
 use crate::source::{harmonic_source, SineGenConfig, SourceNoise};
+use std::sync::Arc;
 use crate::stft::Stft;
 
 /// Hyper-parameters of the generator (`config.json` → `istftnet`).
@@ -84,6 +86,52 @@ impl AdaInResBlock1 {
     }
 }
 
+/// Host copies of one [`AdaInResBlock1`]'s convolutions and Snake parameters, for [`crate::host`].
+#[derive(Debug, Clone)]
+pub struct HostResBlock {
+    convs1: Vec<HostConv>,
+    convs2: Vec<HostConv>,
+    alpha1: Vec<Vec<f32>>,
+    alpha2: Vec<Vec<f32>>,
+}
+
+impl AdaInResBlock1 {
+    fn host(&self) -> HostResBlock {
+        let conv = |c: &Conv1d| {
+            let [c_out, c_in, k] = c.weight.val().dims();
+            let bias = c.bias.as_ref().map_or_else(|| vec![0.0; c_out], |b| to_host(b.val()));
+            HostConv::new(&to_host(c.weight.val()), &bias, c_out, c_in, k, c.dilation)
+        };
+        HostResBlock {
+            convs1: self.convs1.iter().map(conv).collect(),
+            convs2: self.convs2.iter().map(conv).collect(),
+            alpha1: self.alpha1.iter().map(|a| to_host(a.val())).collect(),
+            alpha2: self.alpha2.iter().map(|a| to_host(a.val())).collect(),
+        }
+    }
+
+    /// [`AdaInResBlock1::forward`] on the host: `x [C, T]` row-major.
+    fn forward_host(&self, host: &HostResBlock, mut x: Vec<f32>, t: usize, style: &Tensor<2>) -> Vec<f32> {
+        for j in 0..host.convs1.len() {
+            let (gamma, beta) = self.adain1[j].style_affine(style.clone());
+            let mut h = x.clone();
+            adain_snake(&mut h, t, &to_host(gamma), &to_host(beta), &host.alpha1[j]);
+            let mut h = host.convs1[j].forward(&h, t);
+            let (gamma, beta) = self.adain2[j].style_affine(style.clone());
+            adain_snake(&mut h, t, &to_host(gamma), &to_host(beta), &host.alpha2[j]);
+            let h = host.convs2[j].forward(&h, t);
+            for (a, b) in x.iter_mut().zip(&h) {
+                *a += b;
+            }
+        }
+        x
+    }
+}
+
+fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec().expect("f32 data")
+}
+
 /// Snake activation `x + sin²(αx)/α`, per channel.
 fn snake(x: Tensor<3>, alpha: Tensor<3>) -> Tensor<3> {
     let s = (x.clone() * alpha.clone()).sin();
@@ -106,6 +154,17 @@ pub struct Generator {
     pub conv_post: Conv1d,
     pub n_fft: usize,
     pub hop: usize,
+    /// The residual stacks' weights for the CPU kernels (`crate::host`); `None` on other devices, or when
+    /// turned off with [`Generator::without_host_kernels`].
+    #[module(skip)]
+    pub host: Option<Arc<HostGenerator>>,
+}
+
+/// Host copies of the generator's residual stacks.
+#[derive(Debug, Clone)]
+pub struct HostGenerator {
+    noise_res: Vec<HostResBlock>,
+    resblocks: Vec<HostResBlock>,
 }
 
 impl Generator {
@@ -142,6 +201,12 @@ impl Generator {
         }
         let last = cfg.upsample_initial_channel >> stages;
         let conv_post = Conv1d::load_same(l, &key(prefix, "conv_post"), last, bins2, 7, 1)?;
+        let host = (*l.device() == burn::tensor::Device::flex()).then(|| {
+            Arc::new(HostGenerator {
+                noise_res: noise_res.iter().map(AdaInResBlock1::host).collect(),
+                resblocks: resblocks.iter().map(AdaInResBlock1::host).collect(),
+            })
+        });
         Ok(Self {
             m_source,
             noise_convs,
@@ -151,7 +216,15 @@ impl Generator {
             conv_post,
             n_fft: cfg.n_fft,
             hop: cfg.hop,
+            host,
         })
+    }
+
+    /// The same generator computing everything with Burn tensor operations (what non-CPU devices run); for
+    /// comparisons against the CPU kernels.
+    pub fn without_host_kernels(mut self) -> Self {
+        self.host = None;
+        self
     }
 
     /// `f0 [2F]` (host) → `har_source [600F]` (host).
@@ -188,21 +261,45 @@ impl Generator {
         let kernels = self.resblocks.len() / self.ups.len();
         for i in 0..self.ups.len() {
             x = leaky_relu(x, 0.1);
-            let x_source = self.noise_res[i].forward(self.noise_convs[i].forward(har.clone()), style.clone());
+            let x_source = self.noise_convs[i].forward(har.clone());
             x = self.ups[i].forward(x);
             if i + 1 == self.ups.len() {
                 x = x.pad([(0, 0), (0, 0), (1, 0)], PadMode::Reflect);
             }
-            x = x + x_source;
-            let mut sum: Option<Tensor<3>> = None;
-            for j in 0..kernels {
-                let y = self.resblocks[i * kernels + j].forward(x.clone(), style.clone());
-                sum = Some(match sum {
-                    Some(s) => s + y,
-                    None => y,
-                });
-            }
-            x = sum.expect("at least one resblock").div_scalar(kernels as f32);
+            let blocks = &self.resblocks[i * kernels..(i + 1) * kernels];
+            x = match &self.host {
+                Some(host) => {
+                    let device = x.device();
+                    let [_, c, t] = x.dims();
+                    let source = self.noise_res[i].forward_host(&host.noise_res[i], to_host(x_source), t, &style);
+                    let mut h = to_host(x);
+                    for (a, b) in h.iter_mut().zip(&source) {
+                        *a += b;
+                    }
+                    let mut sum = vec![0.0f32; h.len()];
+                    for (j, block) in blocks.iter().enumerate() {
+                        let y = block.forward_host(&host.resblocks[i * kernels + j], h.clone(), t, &style);
+                        for (s, v) in sum.iter_mut().zip(&y) {
+                            *s += v;
+                        }
+                    }
+                    let inv = 1.0 / kernels as f32;
+                    sum.iter_mut().for_each(|v| *v *= inv);
+                    Tensor::from_data(TensorData::new(sum, [1, c, t]), &device)
+                }
+                None => {
+                    x = x + self.noise_res[i].forward(x_source, style.clone());
+                    let mut sum: Option<Tensor<3>> = None;
+                    for block in blocks {
+                        let y = block.forward(x.clone(), style.clone());
+                        sum = Some(match sum {
+                            Some(s) => s + y,
+                            None => y,
+                        });
+                    }
+                    sum.expect("at least one resblock").div_scalar(kernels as f32)
+                }
+            };
         }
         self.conv_post.forward(leaky_relu(x, 0.01))
     }

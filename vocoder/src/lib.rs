@@ -7,6 +7,7 @@
 
 pub mod decoder;
 pub mod generator;
+pub mod host;
 pub mod ort_stft;
 pub mod source;
 pub mod stft;
