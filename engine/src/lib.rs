@@ -308,6 +308,13 @@ impl Engine {
         &self.model
     }
 
+    /// Turns the generator's CPU kernels (`warble_vocoder::host`) on or off; on by default with the CPU backend.
+    /// Off, the CPU runs the same Burn tensor operations a GPU does: for comparisons (`cargo xtask bench
+    /// --generator burn`). Turning them on for a GPU backend would copy tensors to the host and back.
+    pub fn set_cpu_kernels(&mut self, on: bool) {
+        self.model.decoder.generator.set_host_kernels(on);
+    }
+
     /// Speaks a phoneme string (Kokoro's symbols). Strings over 510 symbols are split at punctuation or spaces
     /// and synthesized chunk by chunk; the chunks' audio is concatenated, as the reference pipeline does.
     pub fn synthesize_phonemes(&self, phonemes: &str, opts: &SynthesisOptions) -> Result<Synthesis, EngineError> {

@@ -9,7 +9,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use warble_acoustic::nn::{key, AdaIn1d, Conv1d, ConvTranspose1d, Linear, LoadError, Loader};
 
-use crate::host::{adain_snake, HostConv};
+use crate::host::{adain_snake, adain_snake_into, HostConv};
 use crate::source::{harmonic_source, SineGenConfig, SourceNoise};
 use std::sync::Arc;
 use crate::stft::Stft;
@@ -110,17 +110,18 @@ impl AdaInResBlock1 {
         }
     }
 
-    /// [`AdaInResBlock1::forward`] on the host: `x [C, T]` row-major.
-    fn forward_host(&self, host: &HostResBlock, mut x: Vec<f32>, t: usize, style: &Tensor<2>) -> Vec<f32> {
+    /// [`AdaInResBlock1::forward`] on the host: `x [C, T]` row-major; `scratch` holds two buffers of that size
+    /// reused across calls.
+    fn forward_host(&self, host: &HostResBlock, mut x: Vec<f32>, t: usize, style: &Tensor<2>, scratch: &mut [Vec<f32>; 2]) -> Vec<f32> {
+        let [h, g] = scratch;
         for j in 0..host.convs1.len() {
             let (gamma, beta) = self.adain1[j].style_affine(style.clone());
-            let mut h = x.clone();
-            adain_snake(&mut h, t, &to_host(gamma), &to_host(beta), &host.alpha1[j]);
-            let mut h = host.convs1[j].forward(&h, t);
+            adain_snake_into(&x, t, &to_host(gamma), &to_host(beta), &host.alpha1[j], h);
+            host.convs1[j].forward_into(h, t, g);
             let (gamma, beta) = self.adain2[j].style_affine(style.clone());
-            adain_snake(&mut h, t, &to_host(gamma), &to_host(beta), &host.alpha2[j]);
-            let h = host.convs2[j].forward(&h, t);
-            for (a, b) in x.iter_mut().zip(&h) {
+            adain_snake(g, t, &to_host(gamma), &to_host(beta), &host.alpha2[j]);
+            host.convs2[j].forward_into(g, t, h);
+            for (a, b) in x.iter_mut().zip(h.iter()) {
                 *a += b;
             }
         }
@@ -201,13 +202,7 @@ impl Generator {
         }
         let last = cfg.upsample_initial_channel >> stages;
         let conv_post = Conv1d::load_same(l, &key(prefix, "conv_post"), last, bins2, 7, 1)?;
-        let host = (*l.device() == burn::tensor::Device::flex()).then(|| {
-            Arc::new(HostGenerator {
-                noise_res: noise_res.iter().map(AdaInResBlock1::host).collect(),
-                resblocks: resblocks.iter().map(AdaInResBlock1::host).collect(),
-            })
-        });
-        Ok(Self {
+        let mut generator = Self {
             m_source,
             noise_convs,
             noise_res,
@@ -216,14 +211,26 @@ impl Generator {
             conv_post,
             n_fft: cfg.n_fft,
             hop: cfg.hop,
-            host,
-        })
+            host: None,
+        };
+        generator.set_host_kernels(*l.device() == burn::tensor::Device::flex());
+        Ok(generator)
     }
 
-    /// The same generator computing everything with Burn tensor operations (what non-CPU devices run); for
-    /// comparisons against the CPU kernels.
+    /// Turns the CPU kernels of the residual stacks on (copying their weights to the host) or off (everything
+    /// in Burn tensor operations, what non-CPU devices run). They are on by default on the CPU device.
+    pub fn set_host_kernels(&mut self, on: bool) {
+        self.host = on.then(|| {
+            Arc::new(HostGenerator {
+                noise_res: self.noise_res.iter().map(AdaInResBlock1::host).collect(),
+                resblocks: self.resblocks.iter().map(AdaInResBlock1::host).collect(),
+            })
+        });
+    }
+
+    /// The same generator without the CPU kernels, for comparisons.
     pub fn without_host_kernels(mut self) -> Self {
-        self.host = None;
+        self.set_host_kernels(false);
         self
     }
 
@@ -271,14 +278,15 @@ impl Generator {
                 Some(host) => {
                     let device = x.device();
                     let [_, c, t] = x.dims();
-                    let source = self.noise_res[i].forward_host(&host.noise_res[i], to_host(x_source), t, &style);
+                    let mut scratch = [Vec::new(), Vec::new()];
+                    let source = self.noise_res[i].forward_host(&host.noise_res[i], to_host(x_source), t, &style, &mut scratch);
                     let mut h = to_host(x);
                     for (a, b) in h.iter_mut().zip(&source) {
                         *a += b;
                     }
                     let mut sum = vec![0.0f32; h.len()];
                     for (j, block) in blocks.iter().enumerate() {
-                        let y = block.forward_host(&host.resblocks[i * kernels + j], h.clone(), t, &style);
+                        let y = block.forward_host(&host.resblocks[i * kernels + j], h.clone(), t, &style, &mut scratch);
                         for (s, v) in sum.iter_mut().zip(&y) {
                             *s += v;
                         }

@@ -29,7 +29,14 @@ const TILE: usize = 1024;
 
 impl HostConv {
     /// From PyTorch's `weight [C_out, C_in, K]` (row-major) and `bias [C_out]`.
-    pub fn new(weight: &[f32], bias: &[f32], c_out: usize, c_in: usize, kernel: usize, dilation: usize) -> Self {
+    pub fn new(
+        weight: &[f32],
+        bias: &[f32],
+        c_out: usize,
+        c_in: usize,
+        kernel: usize,
+        dilation: usize,
+    ) -> Self {
         assert_eq!(weight.len(), c_out * c_in * kernel, "conv weight shape");
         assert_eq!(bias.len(), c_out, "conv bias shape");
         assert!(kernel % 2 == 1, "same padding needs an odd kernel");
@@ -53,63 +60,74 @@ impl HostConv {
 
     /// `x [C_in, T]` → `[C_out, T]`, zero padding `dilation·(K−1)/2` on both sides (PyTorch's Conv1d).
     pub fn forward(&self, x: &[f32], t: usize) -> Vec<f32> {
+        let mut y = Vec::new();
+        self.forward_into(x, t, &mut y);
+        y
+    }
+
+    /// [`HostConv::forward`] into `y` (its old contents are replaced; its allocation is reused).
+    pub fn forward_into(&self, x: &[f32], t: usize, y: &mut Vec<f32>) {
         assert_eq!(x.len(), self.c_in * t, "conv input shape");
-        let mut y = vec![0.0f32; self.c_out * t];
-        for (row, b) in y.chunks_exact_mut(t.max(1)).zip(&self.bias) {
-            row.fill(*b);
+        y.clear();
+        for &b in &self.bias {
+            y.extend(std::iter::repeat_n(b, t));
         }
         let rows = self.kernel * self.c_in;
         let pad = (self.dilation * (self.kernel - 1) / 2) as isize;
         let out = SendPtr(y.as_mut_ptr());
         let tiles = t.div_ceil(TILE);
-        (0..tiles).into_par_iter().for_each_init(Vec::new, |cols: &mut Vec<f32>, tile| {
-            let t0 = tile * TILE;
-            let n = TILE.min(t - t0);
-            cols.clear();
-            cols.resize(rows * n, 0.0);
-            // im2col by rows: row (k, c) is x[c] shifted by k·dilation − pad, so it is one contiguous copy
-            // clipped to the signal, zeros outside.
-            for k in 0..self.kernel {
-                let shift = (k * self.dilation) as isize - pad;
-                let start = t0 as isize + shift;
-                let lo = (-start).clamp(0, n as isize) as usize;
-                let hi = (t as isize - start).clamp(0, n as isize) as usize;
-                for c in 0..self.c_in {
-                    let dst = &mut cols[(k * self.c_in + c) * n..][..n];
-                    if lo < hi {
-                        let src = &x[c * t..][(start + lo as isize) as usize..][..hi - lo];
-                        dst[lo..hi].copy_from_slice(src);
+        (0..tiles)
+            .into_par_iter()
+            .for_each_init(Vec::new, |cols: &mut Vec<f32>, tile| {
+                let t0 = tile * TILE;
+                let n = TILE.min(t - t0);
+                if cols.len() < rows * n {
+                    cols.resize(rows * n, 0.0);
+                }
+                // im2col by rows: row (k, c) is x[c] shifted by k·dilation − pad, so it is one contiguous copy
+                // clipped to the signal, zeros outside.
+                for k in 0..self.kernel {
+                    let shift = (k * self.dilation) as isize - pad;
+                    let start = t0 as isize + shift;
+                    let lo = (-start).clamp(0, n as isize) as usize;
+                    let hi = (t as isize - start).clamp(lo as isize, n as isize) as usize;
+                    for c in 0..self.c_in {
+                        let dst = &mut cols[(k * self.c_in + c) * n..][..n];
+                        dst[..lo].fill(0.0);
+                        if lo < hi {
+                            let src = &x[c * t..][(start + lo as isize) as usize..][..hi - lo];
+                            dst[lo..hi].copy_from_slice(src);
+                        }
+                        dst[hi..].fill(0.0);
                     }
                 }
-            }
-            let dst = out;
-            // SAFETY: each tile writes only its own columns `t0..t0 + n` of `y` (rows of stride `t`); `cols`
-            // and the weight are valid for the strides given.
-            unsafe {
-                gemm::gemm(
-                    self.c_out,
-                    n,
-                    rows,
-                    dst.0.add(t0),
-                    1,
-                    t as isize,
-                    true,
-                    self.weight.as_ptr(),
-                    1,
-                    rows as isize,
-                    cols.as_ptr(),
-                    1,
-                    n as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
-        });
-        y
+                let dst = out;
+                // SAFETY: each tile writes only its own columns `t0..t0 + n` of `y` (rows of stride `t`); `cols`
+                // and the weight are valid for the strides given.
+                unsafe {
+                    gemm::gemm(
+                        self.c_out,
+                        n,
+                        rows,
+                        dst.0.add(t0),
+                        1,
+                        t as isize,
+                        true,
+                        self.weight.as_ptr(),
+                        1,
+                        rows as isize,
+                        cols.as_ptr(),
+                        1,
+                        n as isize,
+                        1.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+            });
     }
 }
 
@@ -119,21 +137,40 @@ struct SendPtr(*mut f32);
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
+/// [`adain_snake`] reading `x` and writing `out` (its allocation reused).
+pub fn adain_snake_into(
+    x: &[f32],
+    t: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    alpha: &[f32],
+    out: &mut Vec<f32>,
+) {
+    out.clear();
+    out.extend_from_slice(x);
+    adain_snake(out, t, gamma, beta, alpha);
+}
+
 /// AdaIN then Snake, in place on `x [C, T]`: per channel `h = (1 + γ)·(x − μ)/√(σ² + ε) + β` (biased variance,
 /// ε = 1e-5, as `nn.InstanceNorm1d`), then `h + sin²(α·h)/α`.
 pub fn adain_snake(x: &mut [f32], t: usize, gamma: &[f32], beta: &[f32], alpha: &[f32]) {
     let c = gamma.len();
     assert_eq!(x.len(), c * t, "AdaIN input shape");
-    assert!(beta.len() == c && alpha.len() == c, "AdaIN/Snake parameter shapes");
-    x.par_chunks_mut(t.max(1)).enumerate().for_each(|(ch, row)| {
-        // f64 sums: rows are up to ~10⁶ samples long.
-        let n = row.len() as f64;
-        let mean = row.iter().map(|&v| v as f64).sum::<f64>() / n;
-        let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-        let scale = ((1.0 + gamma[ch] as f64) / (var + 1e-5).sqrt()) as f32;
-        let shift = beta[ch] - mean as f32 * scale;
-        snake_affine(row, scale, shift, alpha[ch]);
-    });
+    assert!(
+        beta.len() == c && alpha.len() == c,
+        "AdaIN/Snake parameter shapes"
+    );
+    x.par_chunks_mut(t.max(1))
+        .enumerate()
+        .for_each(|(ch, row)| {
+            // f64 sums: rows are up to ~10⁶ samples long.
+            let n = row.len() as f64;
+            let mean = row.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+            let scale = ((1.0 + gamma[ch] as f64) / (var + 1e-5).sqrt()) as f32;
+            let shift = beta[ch] - mean as f32 * scale;
+            snake_affine(row, scale, shift, alpha[ch]);
+        });
 }
 
 /// `v ← h + sin²(α·h)/α` with `h = scale·v + shift`, picking the widest SIMD the CPU has.
@@ -219,7 +256,17 @@ mod tests {
     }
 
     /// Direct convolution, the definition.
-    fn conv_reference(w: &[f32], b: &[f32], x: &[f32], c_out: usize, c_in: usize, k: usize, d: usize, t: usize) -> Vec<f32> {
+    #[allow(clippy::too_many_arguments)]
+    fn conv_reference(
+        w: &[f32],
+        b: &[f32],
+        x: &[f32],
+        c_out: usize,
+        c_in: usize,
+        k: usize,
+        d: usize,
+        t: usize,
+    ) -> Vec<f32> {
         let pad = (d * (k - 1) / 2) as isize;
         let mut y = vec![0.0f64; c_out * t];
         for o in 0..c_out {
@@ -254,13 +301,22 @@ mod tests {
     #[test]
     fn conv_matches_the_definition_across_tiles_and_edges() {
         // Lengths below, at and across the tile size; dilation wider than short inputs.
-        for (c_in, c_out, k, d, t) in [(3, 4, 3, 1, 5), (5, 3, 11, 5, 7), (8, 6, 7, 3, TILE + 37), (4, 4, 3, 5, 2 * TILE)] {
+        for (c_in, c_out, k, d, t) in [
+            (3, 4, 3, 1, 5),
+            (5, 3, 11, 5, 7),
+            (8, 6, 7, 3, TILE + 37),
+            (4, 4, 3, 5, 2 * TILE),
+        ] {
             let w = pseudo_random(c_out * c_in * k, 1);
             let b = pseudo_random(c_out, 2);
             let x = pseudo_random(c_in * t, 3);
             let got = HostConv::new(&w, &b, c_out, c_in, k, d).forward(&x, t);
             let want = conv_reference(&w, &b, &x, c_out, c_in, k, d, t);
-            let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
             assert!(worst < 1e-4, "c_in {c_in} k {k} d {d} t {t}: {worst}");
         }
     }
@@ -280,7 +336,8 @@ mod tests {
             let mean = row.iter().map(|&v| v as f64).sum::<f64>() / t as f64;
             let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / t as f64;
             for j in 0..t {
-                let h = (1.0 + gamma[ch] as f64) * (row[j] as f64 - mean) / (var + 1e-5).sqrt() + beta[ch] as f64;
+                let h = (1.0 + gamma[ch] as f64) * (row[j] as f64 - mean) / (var + 1e-5).sqrt()
+                    + beta[ch] as f64;
                 let a = alpha[ch] as f64;
                 let want = h + (a * h).sin().powi(2) / a;
                 assert!((got[ch * t + j] as f64 - want).abs() < 1e-5, "{ch} {j}");

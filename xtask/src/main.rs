@@ -2,7 +2,7 @@
 //! real-time factor, time per stage, peak memory and model load time (cold: conversion from ONNX; warm: from
 //! the converted cache).
 //!
-//! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu]` with `WARBLE_MODEL_DIR` set.
+//! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host]` with `WARBLE_MODEL_DIR` set.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
-        _ => bail!("usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu]"),
+        _ => bail!("usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host]"),
     }
 }
 
@@ -56,12 +56,21 @@ fn bench(args: &[String]) -> Result<()> {
     let cold_report = cold.load_report().clone();
     drop(cold);
     let t = Instant::now();
-    let engine = Engine::load(&opts)?;
+    let mut engine = Engine::load(&opts)?;
     let warm_total = t.elapsed();
+    // `--generator burn`: the generator's residual stacks in Burn tensor operations instead of the CPU kernels
+    // (the baseline for the kernels' speed-up, measured in the same session).
+    let generator = flag(args, "--generator").unwrap_or_else(|| "default".into());
+    match generator.as_str() {
+        "default" => {}
+        "burn" => engine.set_cpu_kernels(false),
+        "host" => engine.set_cpu_kernels(true),
+        other => bail!("--generator takes burn or host, not {other}"),
+    }
     let warm_report = engine.load_report().clone();
     let _ = std::fs::remove_dir_all(&cache);
 
-    println!("# Warble benchmark ({backend:?}, {runs} timed runs after one warm-up)\n");
+    println!("# Warble benchmark ({backend:?}, generator kernels: {generator}, {runs} timed runs after one warm-up)\n");
     println!("machine: {}, {} threads available\n", cpu_name(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     println!("| load | weights | build model | total |");
     println!("|---|---|---|---|");
