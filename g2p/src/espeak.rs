@@ -587,18 +587,26 @@ mod ffi {
             fd: c_int,
         }
 
-        impl Drop for Worker {
-            fn drop(&mut self) {
-                // SAFETY: our descriptor and our child; closing the socket makes the worker exit, so waiting
-                // returns at once (a crashed worker has already exited).
+        impl Worker {
+            /// Closes the socket (the worker leaves when it sees it closed) and waits for the worker's exit
+            /// status (a crashed worker has already exited).
+            fn close_and_wait(&self) -> c_int {
+                let mut status = 0;
+                // SAFETY: our descriptor and our child.
                 unsafe {
                     libc::close(self.fd);
-                    let mut status = 0;
                     while libc::waitpid(self.pid, &mut status, 0) < 0
                         && IoError::last_os_error().kind() == ErrorKind::Interrupted
                     {
                     }
                 }
+                status
+            }
+        }
+
+        impl Drop for Worker {
+            fn drop(&mut self) {
+                self.close_and_wait();
             }
         }
 
@@ -623,19 +631,10 @@ mod ffi {
                 Ok((0, strings)) if strings.len() == texts.len() => Ok(strings),
                 Ok((1, mut msg)) => Err(Error::Refused(msg.pop().unwrap_or_default())),
                 _ => {
-                    let w = slot.take().expect("present");
-                    let pid = w.pid;
-                    // SAFETY: close our end, then collect the child's exit status.
-                    let status = unsafe {
-                        libc::close(w.fd);
-                        let mut status = 0;
-                        while libc::waitpid(pid, &mut status, 0) < 0
-                            && IoError::last_os_error().kind() == ErrorKind::Interrupted
-                        {
-                        }
-                        std::mem::forget(w);
-                        status
-                    };
+                    // Close the dead worker's socket and reap it once (ManuallyDrop keeps Drop from doing it
+                    // again); its exit status says why it died.
+                    let w = std::mem::ManuallyDrop::new(slot.take().expect("present"));
+                    let status = w.close_and_wait();
                     Err(Error::Died(if libc::WIFSIGNALED(status) {
                         format!("crashed (signal {})", libc::WTERMSIG(status))
                     } else {
@@ -686,13 +685,9 @@ mod ffi {
             let code = loop {
                 let Ok(v) = get_u32(fd) else { break 0 };
                 let Ok(n) = get_u32(fd) else { break 0 };
-                let mut texts = Vec::with_capacity(n as usize);
-                for _ in 0..n {
-                    match get_str(fd) {
-                        Ok(t) => texts.push(t),
-                        Err(_) => break,
-                    }
-                }
+                let Ok(texts) = (0..n).map(|_| get_str(fd)).collect::<Result<Vec<_>, _>>() else {
+                    break 0;
+                };
                 let mut ans = Vec::new();
                 match VOICES
                     .get(v as usize)
