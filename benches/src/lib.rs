@@ -1,1 +1,1 @@
-//! Criterion benchmarks of Warble (see `benches/`); `cargo bench -p warble-benches`.
+//! Criterion benchmarks of Warble (see `benches/`): `cargo bench -p warble-benches` (end-to-end synthesis, needs `WARBLE_MODEL_DIR`) and `cargo bench -p warble-benches --bench conv` (the generator's convolution kernels, no weights).

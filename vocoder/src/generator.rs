@@ -9,7 +9,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use warble_acoustic::nn::{key, AdaIn1d, Conv1d, ConvTranspose1d, Linear, LoadError, Loader};
 
-use crate::host::{adain_snake, adain_snake_into, HostConv};
+use crate::host::{adain_snake_padded, HostConv, PaddedRows};
 use crate::source::{harmonic_source, SineGenConfig, SourceNoise};
 use std::sync::Arc;
 use crate::stft::Stft;
@@ -110,23 +110,27 @@ impl AdaInResBlock1 {
         }
     }
 
-    /// [`AdaInResBlock1::forward`] on the host: `x [C, T]` row-major; `scratch` holds two buffers of that size
-    /// reused across calls.
-    fn forward_host(&self, host: &HostResBlock, mut x: Vec<f32>, t: usize, style: &Tensor<2>, scratch: &mut [Vec<f32>; 2]) -> Vec<f32> {
-        let [h, g] = scratch;
+    /// [`AdaInResBlock1::forward`] on the host, in place on `x [C, T]` (row-major); `scratch` holds the
+    /// buffers, reused across calls.
+    fn forward_host(&self, host: &HostResBlock, x: &mut [f32], t: usize, style: &Tensor<2>, scratch: &mut HostScratch) {
+        let HostScratch { padded, hidden } = scratch;
+        hidden.resize(x.len(), 0.0);
         for j in 0..host.convs1.len() {
             let (gamma, beta) = self.adain1[j].style_affine(style.clone());
-            adain_snake_into(&x, t, &to_host(gamma), &to_host(beta), &host.alpha1[j], h);
-            host.convs1[j].forward_into(h, t, g);
+            adain_snake_padded(x, t, &to_host(gamma), &to_host(beta), &host.alpha1[j], padded);
+            host.convs1[j].forward_padded(padded, hidden, false);
             let (gamma, beta) = self.adain2[j].style_affine(style.clone());
-            adain_snake(g, t, &to_host(gamma), &to_host(beta), &host.alpha2[j]);
-            host.convs2[j].forward_into(g, t, h);
-            for (a, b) in x.iter_mut().zip(h.iter()) {
-                *a += b;
-            }
+            adain_snake_padded(hidden, t, &to_host(gamma), &to_host(beta), &host.alpha2[j], padded);
+            host.convs2[j].forward_padded(padded, x, true);
         }
-        x
     }
+}
+
+/// Work buffers of [`AdaInResBlock1::forward_host`].
+#[derive(Default)]
+struct HostScratch {
+    padded: PaddedRows,
+    hidden: Vec<f32>,
 }
 
 fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -278,15 +282,17 @@ impl Generator {
                 Some(host) => {
                     let device = x.device();
                     let [_, c, t] = x.dims();
-                    let mut scratch = [Vec::new(), Vec::new()];
-                    let source = self.noise_res[i].forward_host(&host.noise_res[i], to_host(x_source), t, &style, &mut scratch);
-                    let mut h = to_host(x);
-                    for (a, b) in h.iter_mut().zip(&source) {
+                    let mut scratch = HostScratch::default();
+                    let mut h = to_host(x_source);
+                    self.noise_res[i].forward_host(&host.noise_res[i], &mut h, t, &style, &mut scratch);
+                    for (a, b) in h.iter_mut().zip(to_host(x)) {
                         *a += b;
                     }
                     let mut sum = vec![0.0f32; h.len()];
+                    let mut y = vec![0.0f32; h.len()];
                     for (j, block) in blocks.iter().enumerate() {
-                        let y = block.forward_host(&host.resblocks[i * kernels + j], h.clone(), t, &style, &mut scratch);
+                        y.copy_from_slice(&h);
+                        block.forward_host(&host.resblocks[i * kernels + j], &mut y, t, &style, &mut scratch);
                         for (s, v) in sum.iter_mut().zip(&y) {
                             *s += v;
                         }

@@ -2,7 +2,9 @@
 //! real-time factor, time per stage, peak memory and model load time (cold: conversion from ONNX; warm: from
 //! the converted cache).
 //!
-//! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host]` with `WARBLE_MODEL_DIR` set.
+//! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]` with `WARBLE_MODEL_DIR` set.
+//! `--out DIR` writes each case's audio (`<case>.f32`, raw little-endian f32 at 24 kHz) and durations
+//! (`<case>.json`), so two backends' outputs can be compared sample by sample.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,7 +16,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
-        _ => bail!("usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host]"),
+        _ => bail!("usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]"),
     }
 }
 
@@ -40,6 +42,10 @@ fn bench(args: &[String]) -> Result<()> {
         .map(PathBuf::from)
         .context("set WARBLE_MODEL_DIR to the folder with kokoro-v1.0.int8.onnx and voices/")?;
     let golden = flag(args, "--golden").map(PathBuf::from).unwrap_or_else(|| model_dir.join("..").join("golden"));
+    let out = flag(args, "--out").map(PathBuf::from);
+    if let Some(out) = &out {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    }
 
     // Cold load converts the ONNX file into a fresh cache; warm load reads that cache.
     let cache = std::env::temp_dir().join(format!("warble-bench-cache-{}", std::process::id()));
@@ -97,7 +103,13 @@ fn bench(args: &[String]) -> Result<()> {
         let mut o = SynthesisOptions::new(voice);
         o.speed = speed;
         o.noise = SourceNoise::Off;
-        engine.synthesize_phonemes(&phonemes, &o)?; // warm-up
+        let first = engine.synthesize_phonemes(&phonemes, &o)?; // warm-up
+        if let Some(out) = &out {
+            let bytes: Vec<u8> = first.audio.iter().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(out.join(format!("{case}.f32")), bytes)?;
+            let durations: Vec<&Vec<usize>> = first.chunks.iter().map(|c| &c.durations).collect();
+            std::fs::write(out.join(format!("{case}.json")), serde_json::json!({ "durations": durations }).to_string())?;
+        }
         let mut walls = Vec::new();
         let mut stage_sum = StageTimes::default();
         let mut seconds = 0.0;
