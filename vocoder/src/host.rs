@@ -458,9 +458,10 @@ unsafe fn conv_tile_avx512<const K: usize>(
             // The next row's lines into L1 while this row's taps run (rows are far apart, so the hardware
             // prefetchers do not guess them).
             if c + 1 < c_in {
-                let next = row.add(x_stride);
+                // `wrapping_add`: the last line may reach a few floats past the buffer; a prefetch never faults.
+                let next = row.wrapping_add(x_stride);
                 for l in 0..row_lines {
-                    _mm_prefetch::<_MM_HINT_T0>(next.add(16 * l) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(16 * l) as *const i8);
                 }
             }
             for k in 0..kernel {
