@@ -5,11 +5,11 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::{gelu_approximate, softmax};
-use burn::tensor::{Device, TensorData};
 use burn::tensor::module::embedding;
+use burn::tensor::{Device, TensorData};
 use burn::tensor::{Int, Tensor};
 
-use crate::nn::{key, LayerNorm, Linear, LoadError, Loader};
+use crate::nn::{LayerNorm, Linear, LoadError, Loader, key};
 
 #[derive(Debug, Clone)]
 pub struct AlbertConfig {
@@ -79,21 +79,14 @@ impl Albert {
         let e = key(prefix, "embeddings");
         let embeddings = AlbertEmbeddings {
             word_embeddings: l.param(&key(&e, "word_embeddings.weight"), [cfg.vocab_size, cfg.embedding_size])?,
-            position_embeddings: l.param(
-                &key(&e, "position_embeddings.weight"),
-                [cfg.max_position_embeddings, cfg.embedding_size],
-            )?,
+            position_embeddings: l
+                .param(&key(&e, "position_embeddings.weight"), [cfg.max_position_embeddings, cfg.embedding_size])?,
             token_type_embeddings: l.param(&key(&e, "token_type_embeddings.weight"), [2, cfg.embedding_size])?,
             layer_norm: LayerNorm::load(l, &key(&e, "LayerNorm"), cfg.embedding_size, ("weight", "bias"), LN_EPS)?,
         };
         let enc = key(prefix, "encoder");
-        let embedding_hidden_mapping_in = Linear::load(
-            l,
-            &key(&enc, "embedding_hidden_mapping_in"),
-            cfg.embedding_size,
-            cfg.hidden_size,
-            true,
-        )?;
+        let embedding_hidden_mapping_in =
+            Linear::load(l, &key(&enc, "embedding_hidden_mapping_in"), cfg.embedding_size, cfg.hidden_size, true)?;
         let lp = key(&enc, "albert_layer_groups.0.albert_layers.0");
         let h = cfg.hidden_size;
         let a = key(&lp, "attention");
@@ -109,14 +102,15 @@ impl Albert {
             attention,
             ffn: Linear::load(l, &key(&lp, "ffn"), h, cfg.intermediate_size, true)?,
             ffn_output: Linear::load(l, &key(&lp, "ffn_output"), cfg.intermediate_size, h, true)?,
-            full_layer_layer_norm: LayerNorm::load(l, &key(&lp, "full_layer_layer_norm"), h, ("weight", "bias"), LN_EPS)?,
+            full_layer_layer_norm: LayerNorm::load(
+                l,
+                &key(&lp, "full_layer_layer_norm"),
+                h,
+                ("weight", "bias"),
+                LN_EPS,
+            )?,
         };
-        Ok(Self {
-            embeddings,
-            embedding_hidden_mapping_in,
-            layer,
-            num_hidden_layers: cfg.num_hidden_layers,
-        })
+        Ok(Self { embeddings, embedding_hidden_mapping_in, layer, num_hidden_layers: cfg.num_hidden_layers })
     }
 
     /// `input_ids [1, T]` (pads included) → `last_hidden_state [1, T, hidden]`.

@@ -92,14 +92,7 @@ impl AcousticModel {
         let (bert, d_en) = self.bert_features(ids.clone());
         let (dur_encoder, dur_logits, dur_float) = self.durations(d_en.clone(), prosody_style, speed);
         let t_en = self.text_encoder.forward(ids);
-        AcousticOutput {
-            bert,
-            d_en,
-            dur_encoder,
-            dur_logits,
-            dur_float,
-            t_en,
-        }
+        AcousticOutput { bert, d_en, dur_encoder, dur_logits, dur_float, t_en }
     }
 
     /// Steps 1–2: ALBERT and its projection, `(bert [1,T,768], d_en [1,T,512])`.

@@ -6,7 +6,7 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::leaky_relu;
-use burn::tensor::module::{conv1d, conv_transpose1d, layer_norm, linear};
+use burn::tensor::module::{conv_transpose1d, conv1d, layer_norm, linear};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use warble_weights::WeightMap;
@@ -17,11 +17,7 @@ pub enum LoadError {
     #[error("the weights lack `{key}`; the file is not a complete Kokoro-82M v1.0 checkpoint")]
     Missing { key: String },
     #[error("weight `{key}` has shape {found:?}, expected {expected:?}; the file is not Kokoro-82M v1.0")]
-    Shape {
-        key: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-    },
+    Shape { key: String, expected: Vec<usize>, found: Vec<usize> },
 }
 
 /// Takes named tensors out of a [`WeightMap`] and puts them on a device, checking every shape.
@@ -32,10 +28,7 @@ pub struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     pub fn new(weights: &'a mut WeightMap, device: &Device) -> Self {
-        Self {
-            weights,
-            device: device.clone(),
-        }
+        Self { weights, device: device.clone() }
     }
 
     pub fn device(&self) -> &Device {
@@ -44,15 +37,9 @@ impl<'a> Loader<'a> {
 
     /// The raw values of `key`, checked against `shape`.
     pub fn host(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>, LoadError> {
-        let t = self.weights.take(key).map_err(|_| LoadError::Missing {
-            key: key.to_string(),
-        })?;
+        let t = self.weights.take(key).map_err(|_| LoadError::Missing { key: key.to_string() })?;
         if t.shape != shape {
-            return Err(LoadError::Shape {
-                key: key.to_string(),
-                expected: shape.to_vec(),
-                found: t.shape,
-            });
+            return Err(LoadError::Shape { key: key.to_string(), expected: shape.to_vec(), found: t.shape });
         }
         Ok(t.data)
     }
@@ -73,11 +60,7 @@ impl<'a> Loader<'a> {
 
 /// Joins a key prefix and a field name the way PyTorch's state_dict does.
 pub fn key(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
+    if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
 }
 
 /// `y = x Wᵀ + b` with `W` kept as `[in, out]`.
@@ -133,18 +116,18 @@ impl Conv1d {
     ) -> Result<Self, LoadError> {
         let weight = l.param(&key(prefix, "weight"), [c_out, c_in, kernel])?;
         let bias = if bias { Some(l.param(&key(prefix, "bias"), [c_out])?) } else { None };
-        Ok(Self {
-            weight,
-            bias,
-            stride,
-            padding,
-            dilation,
-            groups: 1,
-        })
+        Ok(Self { weight, bias, stride, padding, dilation, groups: 1 })
     }
 
     /// The common case: stride 1, "same" padding for an odd kernel.
-    pub fn load_same(l: &mut Loader, prefix: &str, c_in: usize, c_out: usize, kernel: usize, dilation: usize) -> Result<Self, LoadError> {
+    pub fn load_same(
+        l: &mut Loader,
+        prefix: &str,
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        dilation: usize,
+    ) -> Result<Self, LoadError> {
         Self::load(l, prefix, c_in, c_out, kernel, 1, dilation * (kernel - 1) / 2, dilation, true)
     }
 
@@ -184,14 +167,7 @@ impl ConvTranspose1d {
     ) -> Result<Self, LoadError> {
         let weight = l.param(&key(prefix, "weight"), [c_in, c_out / groups, kernel])?;
         let bias = Some(l.param(&key(prefix, "bias"), [c_out])?);
-        Ok(Self {
-            weight,
-            bias,
-            stride,
-            padding,
-            padding_out,
-            groups,
-        })
+        Ok(Self { weight, bias, stride, padding, padding_out, groups })
     }
 
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
@@ -215,7 +191,13 @@ pub struct LayerNorm {
 impl LayerNorm {
     /// `names` are the checkpoint's names for scale and shift: ("weight", "bias") in ALBERT, ("gamma", "beta") in
     /// the text encoder.
-    pub fn load(l: &mut Loader, prefix: &str, dim: usize, names: (&str, &str), epsilon: f64) -> Result<Self, LoadError> {
+    pub fn load(
+        l: &mut Loader,
+        prefix: &str,
+        dim: usize,
+        names: (&str, &str),
+        epsilon: f64,
+    ) -> Result<Self, LoadError> {
         Ok(Self {
             gamma: l.param(&key(prefix, names.0), [dim])?,
             beta: l.param(&key(prefix, names.1), [dim])?,
@@ -250,10 +232,7 @@ pub struct AdaIn1d {
 
 impl AdaIn1d {
     pub fn load(l: &mut Loader, prefix: &str, style_dim: usize, channels: usize) -> Result<Self, LoadError> {
-        Ok(Self {
-            fc: Linear::load(l, &key(prefix, "fc"), style_dim, 2 * channels, true)?,
-            channels,
-        })
+        Ok(Self { fc: Linear::load(l, &key(prefix, "fc"), style_dim, 2 * channels, true)?, channels })
     }
 
     /// `x [1, C, L]`, `style [1, S]`.
@@ -286,7 +265,14 @@ pub struct AdainResBlk1d {
 }
 
 impl AdainResBlk1d {
-    pub fn load(l: &mut Loader, prefix: &str, dim_in: usize, dim_out: usize, style_dim: usize, upsample: bool) -> Result<Self, LoadError> {
+    pub fn load(
+        l: &mut Loader,
+        prefix: &str,
+        dim_in: usize,
+        dim_out: usize,
+        style_dim: usize,
+        upsample: bool,
+    ) -> Result<Self, LoadError> {
         let k = |n: &str| key(prefix, n);
         Ok(Self {
             norm1: AdaIn1d::load(l, &k("norm1"), style_dim, dim_in)?,
@@ -437,4 +423,3 @@ fn lstm_direction(xw: &[f32], w_hh: &[f32], t: usize, h: usize, offset: usize, r
 fn sigmoid_f32(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
-

@@ -2,10 +2,10 @@
 //! predicts per-token durations, then frame-level F0 and energy (`N`) curves at twice the frame rate.
 
 use burn::module::Module;
-use burn::tensor::activation::sigmoid;
 use burn::tensor::Tensor;
+use burn::tensor::activation::sigmoid;
 
-use crate::nn::{key, plain_layer_norm, AdainResBlk1d, BiLstm, Conv1d, Linear, LoadError, Loader};
+use crate::nn::{AdainResBlk1d, BiLstm, Conv1d, Linear, LoadError, Loader, key, plain_layer_norm};
 
 /// `AdaLayerNorm`: LayerNorm over channels (no affine) then `(1 + γ(s)) · x + β(s)`; channels-last input.
 #[derive(Module, Debug)]
@@ -16,10 +16,7 @@ pub struct AdaLayerNorm {
 
 impl AdaLayerNorm {
     fn load(l: &mut Loader, prefix: &str, style_dim: usize, channels: usize) -> Result<Self, LoadError> {
-        Ok(Self {
-            fc: Linear::load(l, &key(prefix, "fc"), style_dim, 2 * channels, true)?,
-            channels,
-        })
+        Ok(Self { fc: Linear::load(l, &key(prefix, "fc"), style_dim, 2 * channels, true)?, channels })
     }
 
     /// `x [1, T, C]`, `style [1, S]`.
@@ -105,7 +102,14 @@ pub struct ProsodyPredictor {
 }
 
 impl ProsodyPredictor {
-    pub fn load(l: &mut Loader, prefix: &str, d_model: usize, style_dim: usize, n_layer: usize, max_dur: usize) -> Result<Self, LoadError> {
+    pub fn load(
+        l: &mut Loader,
+        prefix: &str,
+        d_model: usize,
+        style_dim: usize,
+        n_layer: usize,
+        max_dur: usize,
+    ) -> Result<Self, LoadError> {
         let d_in = d_model + style_dim;
         Ok(Self {
             text_encoder: DurationEncoder::load(l, &key(prefix, "text_encoder"), d_model, style_dim, n_layer)?,

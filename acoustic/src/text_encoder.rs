@@ -6,7 +6,7 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::embedding;
 use burn::tensor::{Int, Tensor};
 
-use crate::nn::{key, BiLstm, Conv1d, LayerNorm, LoadError, Loader};
+use crate::nn::{BiLstm, Conv1d, LayerNorm, LoadError, Loader, key};
 
 /// `cnn.i`: the checkpoint's Sequential(conv, channel-LN, LeakyReLU, Dropout); only 0 and 1 hold weights.
 #[derive(Module, Debug)]
@@ -24,7 +24,14 @@ pub struct TextEncoder {
 }
 
 impl TextEncoder {
-    pub fn load(l: &mut Loader, prefix: &str, n_token: usize, channels: usize, kernel: usize, depth: usize) -> Result<Self, LoadError> {
+    pub fn load(
+        l: &mut Loader,
+        prefix: &str,
+        n_token: usize,
+        channels: usize,
+        kernel: usize,
+        depth: usize,
+    ) -> Result<Self, LoadError> {
         let embedding = l.param(&key(prefix, "embedding.weight"), [n_token, channels])?;
         let mut cnn = Vec::with_capacity(depth);
         for i in 0..depth {

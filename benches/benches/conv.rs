@@ -4,15 +4,18 @@
 
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use warble_vocoder::host::{HostConv, PaddedRows};
 
 fn conv(c: &mut Criterion) {
     let mut group = c.benchmark_group("generator_conv");
     group.sample_size(20).measurement_time(Duration::from_secs(5));
-    for (channels, kernel, dilation, t) in [(256usize, 3usize, 1usize, 5640usize), (256, 11, 5, 5640), (128, 3, 1, 33_841), (128, 11, 5, 33_841)] {
+    for (channels, kernel, dilation, t) in
+        [(256usize, 3usize, 1usize, 5640usize), (256, 11, 5, 5640), (128, 3, 1, 33_841), (128, 11, 5, 33_841)]
+    {
         // Deterministic, weight-like values; the kernels' speed does not depend on them.
-        let weight: Vec<f32> = (0..channels * channels * kernel).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+        let weight: Vec<f32> =
+            (0..channels * channels * kernel).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
         let bias = vec![0.1; channels];
         let x: Vec<f32> = (0..channels * t).map(|i| ((i * 104_729) % 997) as f32 / 997.0 - 0.5).collect();
         let input = PaddedRows::from_rows(&x, channels, t);
@@ -21,8 +24,12 @@ fn conv(c: &mut Criterion) {
         let mut y = vec![0.0; channels * t];
         group.throughput(Throughput::Elements((channels * channels * kernel * t) as u64));
         let shape = format!("c{channels}_k{kernel}_d{dilation}_t{t}");
-        group.bench_function(BenchmarkId::new("direct", &shape), |b| b.iter(|| direct.forward_padded(&input, &mut y, false)));
-        group.bench_function(BenchmarkId::new("im2col_gemm", &shape), |b| b.iter(|| gemm.forward_padded(&input, &mut y, false)));
+        group.bench_function(BenchmarkId::new("direct", &shape), |b| {
+            b.iter(|| direct.forward_padded(&input, &mut y, false))
+        });
+        group.bench_function(BenchmarkId::new("im2col_gemm", &shape), |b| {
+            b.iter(|| gemm.forward_padded(&input, &mut y, false))
+        });
     }
     group.finish();
 }

@@ -5,12 +5,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use warble_engine::{Engine, EngineOptions, SourceNoise, SynthesisOptions};
 
 fn synthesis(c: &mut Criterion) {
     let model_dir = PathBuf::from(std::env::var_os("WARBLE_MODEL_DIR").expect("set WARBLE_MODEL_DIR"));
-    let golden = std::env::var_os("WARBLE_GOLDEN_DIR").map(PathBuf::from).unwrap_or_else(|| model_dir.join("..").join("golden"));
+    let golden =
+        std::env::var_os("WARBLE_GOLDEN_DIR").map(PathBuf::from).unwrap_or_else(|| model_dir.join("..").join("golden"));
     let engine = Engine::load(&EngineOptions { model: Some(model_dir), ..Default::default() }).expect("load engine");
     let mut group = c.benchmark_group("synthesis");
     group.sample_size(10).measurement_time(Duration::from_secs(30));

@@ -11,12 +11,21 @@ pub enum SampleFormat {
 }
 
 /// Encodes mono samples as a WAV file into `w`. PCM16 clips to [-1, 1] and scales by 32767 like the reference CLI.
-pub fn write_wav<W: Write + Seek>(w: W, samples: &[f32], sample_rate: u32, format: SampleFormat) -> std::io::Result<()> {
+pub fn write_wav<W: Write + Seek>(
+    w: W,
+    samples: &[f32],
+    sample_rate: u32,
+    format: SampleFormat,
+) -> std::io::Result<()> {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate,
         bits_per_sample: if format == SampleFormat::Pcm16 { 16 } else { 32 },
-        sample_format: if format == SampleFormat::Pcm16 { hound::SampleFormat::Int } else { hound::SampleFormat::Float },
+        sample_format: if format == SampleFormat::Pcm16 {
+            hound::SampleFormat::Int
+        } else {
+            hound::SampleFormat::Float
+        },
     };
     let mut writer = hound::WavWriter::new(w, spec).map_err(to_io)?;
     match format {

@@ -1,18 +1,23 @@
-//! warble-engine: loads Kokoro-82M and its voices once and turns phoneme strings (and, through `warble-g2p`,
-//! text) into 24 kHz audio with per-token timings.
+//! warble-engine: loads Kokoro-82M and its voices once and turns text, SSML and phoneme strings into 24 kHz
+//! audio with word, symbol and mark timings — as a stream of chunks made while they are consumed.
 //!
 //! The engine is the one crate that knows all the others: it finds and converts the weights
 //! (`warble-weights`), builds the Burn model (`warble-acoustic` + `warble-vocoder`) on the chosen backend, picks
-//! voice rows (`warble-speaker`), and splits long input into chunks of at most 510 symbols.
-//! [`Engine`] is `Send + Sync`: one loaded engine serves concurrent callers.
+//! voice rows (`warble-speaker`), and runs one path for every input: a planner (input → model calls, breaks,
+//! marks; `plan`), a renderer (a model call prepared whole, decoded in windows; `stream`), an assembler
+//! (joins, breaks, fades, timings; `assemble`). [`Engine::stream`] and [`Engine::session`] expose it; the
+//! batch calls collect the stream. [`Engine`] is `Send + Sync`: one loaded engine serves concurrent callers.
 
+mod assemble;
 pub mod audio;
-pub mod chunk;
 pub mod model;
+pub mod output;
 pub mod paths;
+mod plan;
 pub mod prosody;
-mod script;
+pub mod segment;
 mod ssml_input;
+mod stream;
 pub mod text;
 pub mod vocab;
 
@@ -22,16 +27,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
-pub use model::{ChunkOutput, KokoroModel, StageTimes, SAMPLES_PER_FRAME, SAMPLE_RATE};
-pub use vocab::{UnknownSymbol, Vocab, MAX_PHONEMES};
+pub use model::{ChunkOutput, KokoroModel, Prepared, SAMPLE_RATE, SAMPLES_PER_FRAME, StageTimes};
+pub use ssml_input::{ipa_to_kokoro, language_of_tag};
+pub use stream::{AudioChunk, Input, Latency, SpeechStream, TextSession, WindowPolicy};
+pub use vocab::{MAX_PHONEMES, UnknownSymbol, Vocab};
+use warble_g2p::G2p;
+pub use warble_g2p::{Language, detect_line, g2p_for, phonemize_line};
 pub use warble_speaker::{VoiceLibrary, VoicePack};
-pub use warble_g2p::{detect_line, g2p_for, phonemize_line, Language};
-pub use warble_vocoder::SourceNoise;
 pub use warble_ssml as ssml;
 pub use warble_ssml::{Controls, PitchChange, PitchTransform, Volume};
-pub use ssml_input::{ipa_to_kokoro, language_of_tag};
-use warble_g2p::G2p;
-use script::{Piece, Step};
+pub use warble_vocoder::SourceNoise;
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +85,7 @@ pub enum EngineError {
     NotFound(String),
     #[error("nothing to say: the phoneme string is empty{0}")]
     Empty(&'static str),
-    #[error("unknown phoneme symbol{} {}; the model knows only the symbols of its vocabulary (use --lenient to drop them)", if .0.len() > 1 { "s" } else { "" }, describe_unknown(.0))]
+    #[error("unknown phoneme symbol{} {}; the model knows only the symbols of its vocabulary (the lenient option drops them)", if .0.len() > 1 { "s" } else { "" }, describe_unknown(.0))]
     UnknownSymbols(Vec<UnknownSymbol>),
     #[error("speed {0} is out of range; use a value in (0, 10) (1.0 is normal, 0.5 half as fast, 2.0 twice as fast)")]
     Speed(f32),
@@ -90,8 +95,16 @@ pub enum EngineError {
     NoSpeech(String),
     #[error("cannot write audio: {0}")]
     Io(#[from] std::io::Error),
+    /// Boxed to keep `EngineError` (and every `Result` that carries it) small: `SsmlError` is the largest
+    /// payload by far.
     #[error("SSML: {0}")]
-    Ssml(#[from] warble_ssml::SsmlError),
+    Ssml(#[source] Box<warble_ssml::SsmlError>),
+}
+
+impl From<warble_ssml::SsmlError> for EngineError {
+    fn from(e: warble_ssml::SsmlError) -> Self {
+        EngineError::Ssml(Box::new(e))
+    }
 }
 
 fn describe_unknown(u: &[UnknownSymbol]) -> String {
@@ -118,12 +131,7 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        Self {
-            model: None,
-            voices: None,
-            backend: Backend::Cpu,
-            cache_dir: None,
-        }
+        Self { model: None, voices: None, backend: Backend::Cpu, cache_dir: None }
     }
 }
 
@@ -145,6 +153,9 @@ pub struct SynthesisOptions {
     /// Prosody controls over the whole call (rate, pitch, range, volume; SSML sets them per span instead):
     /// e.g. `controls.pitch = PitchTransform::IDENTITY.then(PitchChange::Semitones(2.0))`.
     pub controls: Controls,
+    /// For [`Engine::stream`] and [`Engine::session`]: low latency (a short first call, windowed decoding;
+    /// the default) or whole calls. The batch calls always decode whole calls.
+    pub latency: Latency,
 }
 
 impl SynthesisOptions {
@@ -156,6 +167,7 @@ impl SynthesisOptions {
             noise: SourceNoise::Seeded(0),
             per_language_voices: false,
             controls: Controls::default(),
+            latency: Latency::default(),
         }
     }
 }
@@ -213,6 +225,25 @@ pub struct Synthesis {
 }
 
 impl Synthesis {
+    /// Appends a streamed chunk (chunks come in order).
+    pub fn push(&mut self, c: AudioChunk) {
+        self.audio.extend_from_slice(&c.samples);
+        self.chunks.extend(c.calls);
+        self.words.extend(c.words);
+        self.marks.extend(c.marks);
+        self.warnings.extend(c.warnings);
+        self.times.add(&c.times);
+    }
+
+    /// Collects a whole stream; the first error ends it.
+    pub fn collect(stream: impl Iterator<Item = Result<AudioChunk, EngineError>>) -> Result<Self, EngineError> {
+        let mut s = Synthesis::default();
+        for c in stream {
+            s.push(c?);
+        }
+        Ok(s)
+    }
+
     pub fn sample_rate(&self) -> u32 {
         SAMPLE_RATE
     }
@@ -255,7 +286,6 @@ pub struct Engine {
     g2p: Mutex<HashMap<Language, Arc<dyn G2p>>>,
 }
 
-
 impl Engine {
     pub fn load(opts: &EngineOptions) -> Result<Self, EngineError> {
         let model_file = paths::resolve_model(opts.model.as_deref())?;
@@ -282,13 +312,7 @@ impl Engine {
             voices,
             vocab,
             g2p: Mutex::new(HashMap::new()),
-            report: LoadReport {
-                model_file,
-                voices_path,
-                weights_cached: info.cache_hit,
-                weights_time,
-                build_time,
-            },
+            report: LoadReport { model_file, voices_path, weights_cached: info.cache_hit, weights_time, build_time },
         })
     }
 
@@ -316,44 +340,9 @@ impl Engine {
     }
 
     /// Speaks a phoneme string (Kokoro's symbols). Strings over 510 symbols are split at punctuation or spaces
-    /// and synthesized chunk by chunk; the chunks' audio is concatenated, as the reference pipeline does.
+    /// and synthesized call by call, joined at the pads' silence.
     pub fn synthesize_phonemes(&self, phonemes: &str, opts: &SynthesisOptions) -> Result<Synthesis, EngineError> {
-        let voice = self.voices.resolve(&opts.voice)?;
-        self.synthesize_with_voice(phonemes, &voice, opts)
-    }
-
-    /// As [`Engine::synthesize_phonemes`] with an already resolved voice pack.
-    pub fn synthesize_with_voice(&self, phonemes: &str, voice: &VoicePack, opts: &SynthesisOptions) -> Result<Synthesis, EngineError> {
-        check_speed(opts.speed)?;
-        let cleaned = self.check_symbols(phonemes, opts.lenient)?;
-        let pieces = chunk::split_phonemes(&cleaned, MAX_PHONEMES);
-        if pieces.is_empty() {
-            return Err(EngineError::Empty(if phonemes.trim().is_empty() { "" } else { " after dropping unknown symbols" }));
-        }
-        let mut synthesis = Synthesis::default();
-        for piece in pieces {
-            self.speak_chunk(&mut synthesis, piece, voice, opts)?;
-        }
-        Ok(synthesis)
-    }
-
-    /// Synthesizes one chunk (at most 510 known symbols) and appends it to `out`.
-    fn speak_chunk(&self, out: &mut Synthesis, phonemes: String, voice: &VoicePack, opts: &SynthesisOptions) -> Result<(), EngineError> {
-        let ids = self.vocab.encode(&phonemes);
-        // The reference picks the voice row by the phoneme string's length in characters.
-        let style = voice.style_for(phonemes.chars().count())?.to_vec();
-        let controls = (opts.controls != Controls::default())
-            .then(|| prosody::ChunkControls::uniform(phonemes.chars().count(), opts.controls.clone()));
-        let chunk = self.model.synthesize_controlled(&ids, &style, opts.speed, opts.noise, controls.as_ref());
-        out.times.add(&chunk.times);
-        let start = script::append_after_chunk(&mut out.audio, &chunk.audio);
-        out.chunks.push(ChunkTiming {
-            phonemes,
-            durations: chunk.durations,
-            start_sample: start,
-            f0: chunk.f0,
-        });
-        Ok(())
+        Synthesis::collect(self.stream(Input::phonemes(phonemes), &whole(opts))?)
     }
 
     /// The G2P for `lang`, built once per engine.
@@ -369,24 +358,15 @@ impl Engine {
 
     /// Speaks text. `lang: None` detects the language of each sentence and splits mixed-script text into runs
     /// (`warble_g2p::detect_runs`); one voice speaks every run unless `opts.per_language_voices`. Lines are
-    /// independent segments; each is cut into chunks of at most 510 phonemes at the best punctuation.
-    pub fn synthesize_text(&self, text: &str, lang: Option<Language>, opts: &SynthesisOptions) -> Result<Synthesis, EngineError> {
-        check_speed(opts.speed)?;
-        let mut warnings = Vec::new();
-        let mut steps = Vec::new();
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            for (l, run) in script::language_runs(line, lang, &mut warnings) {
-                let tokens = self.g2p(l)?.phonemize(&run)?;
-                steps.push(Step::Speak(Piece {
-                    lang: l,
-                    voice: None,
-                    tokens,
-                    controls: opts.controls.clone(),
-                }));
-            }
-            steps.push(Step::Boundary);
-        }
-        self.speak_steps(steps, opts, warnings)
+    /// independent segments; sentences within a line are packed into calls of at most 510 phonemes, cut at the
+    /// best punctuation.
+    pub fn synthesize_text(
+        &self,
+        text: &str,
+        lang: Option<Language>,
+        opts: &SynthesisOptions,
+    ) -> Result<Synthesis, EngineError> {
+        Synthesis::collect(self.stream(Input::Text { text: text.to_string(), lang }, &whole(opts))?)
     }
 
     /// Speaks an SSML document (see `warble-ssml` for what is understood): prosody controls on the model,
@@ -399,24 +379,21 @@ impl Engine {
         opts: &SynthesisOptions,
         parse: &warble_ssml::ParseOptions,
     ) -> Result<Synthesis, EngineError> {
-        let (doc, parse_warnings) = warble_ssml::parse(ssml, parse)?;
-        let mut warnings: Vec<String> = parse_warnings.iter().map(ToString::to_string).collect();
-        let doc_lang = match (lang, doc.lang.as_deref()) {
-            (Some(l), _) => Some(l),
-            (None, Some(tag)) => language_of_tag(tag),
-            (None, None) => None,
-        };
         check_speed(opts.speed)?;
-        let steps = self.document_steps(&doc, doc_lang, opts, &mut warnings)?;
-        self.speak_steps(steps, opts, warnings)
+        Synthesis::collect(self.ssml_stream(ssml, lang, parse, &whole(opts))?)
     }
 
     /// Speaks an already parsed (or programmatically built) document: the Rust API for per-span controls.
-    pub fn synthesize_document(&self, doc: &warble_ssml::Document, lang: Option<Language>, opts: &SynthesisOptions) -> Result<Synthesis, EngineError> {
+    pub fn synthesize_document(
+        &self,
+        doc: &warble_ssml::Document,
+        lang: Option<Language>,
+        opts: &SynthesisOptions,
+    ) -> Result<Synthesis, EngineError> {
         check_speed(opts.speed)?;
         let mut warnings = Vec::new();
         let steps = self.document_steps(doc, lang, opts, &mut warnings)?;
-        self.speak_steps(steps, opts, warnings)
+        Synthesis::collect(self.stream_planned(steps, warnings, &whole(opts))?)
     }
 
     /// Checks every symbol against the vocabulary; with `lenient`, drops the unknown ones instead.
@@ -439,12 +416,13 @@ impl Engine {
     }
 }
 
+/// The batch calls decode whole model calls (the reference computation).
+fn whole(opts: &SynthesisOptions) -> SynthesisOptions {
+    SynthesisOptions { latency: Latency::Whole, ..opts.clone() }
+}
+
 fn check_speed(speed: f32) -> Result<(), EngineError> {
-    if speed.is_finite() && speed > 0.0 && speed < 10.0 {
-        Ok(())
-    } else {
-        Err(EngineError::Speed(speed))
-    }
+    if speed.is_finite() && speed > 0.0 && speed < 10.0 { Ok(()) } else { Err(EngineError::Speed(speed)) }
 }
 
 /// The folders Warble searches for weights when none is given, in order.

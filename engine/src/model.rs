@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use warble_acoustic::nn::{LoadError, Loader};
 use warble_acoustic::prosody::{frame_owners, round_durations};
-use warble_acoustic::{ids_tensor, AcousticConfig, AcousticModel};
+use warble_acoustic::{AcousticConfig, AcousticModel, ids_tensor};
 use warble_vocoder::{Decoder, GeneratorConfig, SourceNoise};
 use warble_weights::WeightMap;
 
@@ -15,6 +15,33 @@ use crate::prosody::ChunkControls;
 pub const SAMPLES_PER_FRAME: usize = 600;
 pub const SAMPLE_RATE: u32 = 24_000;
 pub const STYLE_DIM: usize = 256;
+
+/// The output of [`KokoroModel::prepare`]: one chunk's durations and frame-level decoder inputs.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Frames per model input position, both pads included.
+    pub durations: Vec<usize>,
+    /// The F0 curve the decoder receives (Hz, two samples per frame), after any pitch control.
+    pub f0: Vec<f32>,
+    frames: usize,
+    asr: Tensor<3>,
+    f0_tensor: Tensor<2>,
+    n: Tensor<2>,
+    timbre: Tensor<2>,
+    spectrum: Tensor<3>,
+    gain: Option<Vec<f32>>,
+    /// The decoder's output for the whole chunk, when [`KokoroModel::decode_whole`] made it.
+    features: Option<Tensor<3>>,
+    /// ALBERT, predictor, text encoder and source times.
+    pub times: StageTimes,
+}
+
+impl Prepared {
+    /// Length in frames (`Σ durations`); the audio is `600 ·` this many samples.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+}
 
 /// The whole model on one device.
 #[derive(Debug)]
@@ -69,11 +96,7 @@ impl KokoroModel {
         let mut l = Loader::new(weights, device);
         let acoustic = AcousticModel::load(&mut l, &AcousticConfig::kokoro_v1())?;
         let decoder = Decoder::load(&mut l, "decoder", 512, 128, &GeneratorConfig::kokoro_v1())?;
-        Ok(Self {
-            acoustic,
-            decoder,
-            device: device.clone(),
-        })
+        Ok(Self { acoustic, decoder, device: device.clone() })
     }
 
     pub fn device(&self) -> &Device {
@@ -101,6 +124,26 @@ impl KokoroModel {
         noise: SourceNoise,
         controls: Option<&ChunkControls>,
     ) -> ChunkOutput {
+        let prepared = self.prepare(token_ids, style, speed, noise, controls);
+        let (audio, times) = self.render_frames(&prepared, 0, prepared.frames());
+        let mut all = prepared.times;
+        all.add(&times);
+        ChunkOutput { audio, durations: prepared.durations, f0: prepared.f0, times: all }
+    }
+
+    /// The whole-chunk half of a model call: ALBERT, the prosody predictor (durations, F0, energy), the text
+    /// encoder aligned to frames, and the harmonic source's spectrum. Everything after this is convolutional
+    /// and runs on any frame range ([`KokoroModel::render_frames`]), which is what lets audio stream out
+    /// before the whole chunk is decoded. The source is made here for the whole chunk because its phase is a
+    /// running sum over all samples: slicing one long source keeps every window's phase exact.
+    pub fn prepare(
+        &self,
+        token_ids: &[i64],
+        style: &[f32],
+        speed: f32,
+        noise: SourceNoise,
+        controls: Option<&ChunkControls>,
+    ) -> Prepared {
         let mut ids = Vec::with_capacity(token_ids.len() + 2);
         ids.push(0);
         ids.extend_from_slice(token_ids);
@@ -140,26 +183,93 @@ impl KokoroModel {
         let _ = asr.clone().narrow(2, 0, 1).into_data();
         times.text_encoder = t.elapsed();
 
-        let (mut audio, dec_times) = self.decode(asr, f0, n, timbre, noise);
-        if let Some(gain) = controls.and_then(|c| c.gain_curve(&durations)) {
-            for (x, g) in audio.iter_mut().zip(gain) {
-                *x *= g;
-            }
-        }
-        times.decoder = dec_times.decoder;
-        times.source = dec_times.source;
-        times.generator = dec_times.generator;
-        times.istft = dec_times.istft;
-        ChunkOutput {
-            audio,
+        let t = Instant::now();
+        let har = self.decoder.generator.harmonic_source(&f0_curve, noise);
+        let spectrum = self.decoder.generator.source_spectrum(har, &self.device);
+        times.source = t.elapsed();
+        let gain = controls.and_then(|c| c.gain_curve(&durations));
+        Prepared {
             durations,
             f0: f0_curve,
+            frames,
+            asr,
+            f0_tensor: f0,
+            n,
+            timbre,
+            spectrum,
+            gain,
+            features: None,
             times,
         }
     }
 
+    /// Runs the decoder (the AdaIN stack before the generator) over the whole chunk, so that windows rendered
+    /// afterwards share its exact instance-norm statistics; only the generator is then windowed. Costs the
+    /// decoder's time up front (about an eighth of the generator's).
+    pub fn decode_whole(&self, p: &mut Prepared) {
+        let t = Instant::now();
+        let x = self.decoder.features(p.asr.clone(), p.f0_tensor.clone(), p.n.clone(), p.timbre.clone());
+        let _ = x.clone().narrow(2, 0, 1).into_data();
+        p.times.decoder += t.elapsed();
+        p.features = Some(x);
+    }
+
+    /// Audio of frames `start..end` of a prepared chunk (`600 · (end − start)` samples), computed from those
+    /// frames alone. The decoder's and generator's instance normalisations then see only this range, and its
+    /// edges lack the neighbours' context: callers that window a chunk add a halo of frames on each side and
+    /// keep the middle ([`crate`]'s renderer). `0..frames()` is the whole-chunk computation, exactly.
+    pub fn render_frames(&self, p: &Prepared, start: usize, end: usize) -> (Vec<f32>, StageTimes) {
+        let end = end.min(p.frames);
+        let start = start.min(end);
+        let len = end - start;
+        let mut times = StageTimes::default();
+        if len == 0 {
+            return (Vec::new(), times);
+        }
+        // Rates: asr at 1 per frame, F0/N at 2, the source spectrum at SAMPLES_PER_FRAME / hop (+1 edge column).
+        let per_col = SAMPLES_PER_FRAME / self.decoder.generator.hop;
+        let x = match &p.features {
+            Some(x) => x.clone().narrow(2, 2 * start, 2 * len),
+            None => {
+                let t = Instant::now();
+                let asr = p.asr.clone().narrow(2, start, len);
+                let f0 = p.f0_tensor.clone().narrow(1, 2 * start, 2 * len);
+                let n = p.n.clone().narrow(1, 2 * start, 2 * len);
+                let x = self.decoder.features(asr, f0, n, p.timbre.clone());
+                let _ = x.clone().narrow(2, 0, 1).into_data();
+                times.decoder = t.elapsed();
+                x
+            }
+        };
+
+        let t = Instant::now();
+        let har = p.spectrum.clone().narrow(2, per_col * start, per_col * len + 1);
+        let post = self.decoder.generator.conv_post_from_spectrum(x, p.timbre.clone(), har);
+        let _ = post.clone().narrow(2, 0, 1).into_data();
+        times.generator = t.elapsed();
+
+        let t = Instant::now();
+        let audio = self.decoder.generator.istft(post);
+        let mut audio: Vec<f32> = audio.into_data().try_into_vec().expect("f32 audio");
+        times.istft = t.elapsed();
+        if let Some(gain) = &p.gain {
+            let from = start * SAMPLES_PER_FRAME;
+            for (x, g) in audio.iter_mut().zip(gain.iter().skip(from)) {
+                *x *= g;
+            }
+        }
+        (audio, times)
+    }
+
     /// The decoder half from frame-level inputs (`asr [1,512,F]`, `f0, n [1,2F]`, timbre `[1,128]`).
-    pub fn decode(&self, asr: Tensor<3>, f0: Tensor<2>, n: Tensor<2>, timbre: Tensor<2>, noise: SourceNoise) -> (Vec<f32>, StageTimes) {
+    pub fn decode(
+        &self,
+        asr: Tensor<3>,
+        f0: Tensor<2>,
+        n: Tensor<2>,
+        timbre: Tensor<2>,
+        noise: SourceNoise,
+    ) -> (Vec<f32>, StageTimes) {
         let mut times = StageTimes::default();
         let t = Instant::now();
         let f0_host: Vec<f32> = f0.clone().into_data().try_into_vec().expect("f32 F0");

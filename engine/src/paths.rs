@@ -47,7 +47,10 @@ pub fn model_search_dirs() -> Vec<PathBuf> {
 pub fn resolve_model(given: Option<&Path>) -> Result<PathBuf, EngineError> {
     if let Some(p) = given {
         if !p.exists() {
-            return Err(EngineError::NotFound(format!("--model {}: no such file or folder. {HOW_TO_GET}", p.display())));
+            return Err(EngineError::NotFound(format!(
+                "--model {}: no such file or folder. {HOW_TO_GET}",
+                p.display()
+            )));
         }
         return Ok(warble_weights::find_model_file(p)?);
     }
@@ -62,7 +65,11 @@ pub fn resolve_model(given: Option<&Path>) -> Result<PathBuf, EngineError> {
     let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     Err(EngineError::NotFound(format!(
         "no Kokoro weights found (looked in: {}{}). {HOW_TO_GET}",
-        if looked.is_empty() { "nowhere: WARBLE_MODEL_DIR is unset and HOME is unknown".to_string() } else { looked.join(", ") },
+        if looked.is_empty() {
+            "nowhere: WARBLE_MODEL_DIR is unset and HOME is unknown".to_string()
+        } else {
+            looked.join(", ")
+        },
         if std::env::var_os(MODEL_DIR_ENV).is_none() { "; WARBLE_MODEL_DIR is unset" } else { "" }
     )))
 }
@@ -71,7 +78,10 @@ pub fn resolve_model(given: Option<&Path>) -> Result<PathBuf, EngineError> {
 pub fn resolve_voices(given: Option<&Path>, model_file: &Path) -> Result<PathBuf, EngineError> {
     if let Some(p) = given {
         if !p.exists() {
-            return Err(EngineError::NotFound(format!("--voices {}: no such file or folder. {HOW_TO_GET}", p.display())));
+            return Err(EngineError::NotFound(format!(
+                "--voices {}: no such file or folder. {HOW_TO_GET}",
+                p.display()
+            )));
         }
         return Ok(p.to_path_buf());
     }
@@ -87,8 +97,5 @@ pub fn resolve_voices(given: Option<&Path>, model_file: &Path) -> Result<PathBuf
             looked.push(c.display().to_string());
         }
     }
-    Err(EngineError::NotFound(format!(
-        "no voices found (looked for: {}). {HOW_TO_GET}",
-        looked.join(", ")
-    )))
+    Err(EngineError::NotFound(format!("no voices found (looked for: {}). {HOW_TO_GET}", looked.join(", "))))
 }

@@ -58,11 +58,7 @@ pub struct ChunkControls {
 impl ChunkControls {
     /// The same controls over all `n_symbols` symbols.
     pub fn uniform(n_symbols: usize, controls: Controls) -> Self {
-        Self {
-            owner: vec![0; n_symbols],
-            sets: vec![ControlSet::new(controls)],
-            duration_targets: Vec::new(),
-        }
+        Self { owner: vec![0; n_symbols], sets: vec![ControlSet::new(controls)], duration_targets: Vec::new() }
     }
 
     /// The set governing model position `p` (0 is the leading pad, `n + 1` the trailing one).

@@ -4,7 +4,7 @@
 use warble_g2p::{Language, Token};
 use warble_ssml::{Alphabet, Content, Document, EventKind, Gender, InterpretAs, Item, SayAs, Segment};
 
-use crate::script::{Piece, Step};
+use crate::plan::{Piece, Step};
 use crate::{Engine, EngineError, SynthesisOptions};
 
 impl Engine {
@@ -47,7 +47,7 @@ impl Engine {
                                 Some(sa) => say_as_text(text, sa, seg_lang.unwrap_or(Language::EnUs), warnings),
                                 None => text.clone(),
                             };
-                            for (l, t) in crate::script::language_runs(&text, seg_lang, warnings) {
+                            for (l, t) in crate::plan::language_runs(&text, seg_lang, warnings) {
                                 let tokens = self.g2p(l)?.phonemize(&t)?;
                                 steps.push(Step::Speak(Piece {
                                     lang: l,
@@ -102,7 +102,9 @@ impl Engine {
             Gender::Female => 'f',
             Gender::Male => 'm',
             Gender::Neutral => {
-                warnings.push("<voice gender=\"neutral\">: Kokoro's voices are female or male; keeping the current voice".into());
+                warnings.push(
+                    "<voice gender=\"neutral\">: Kokoro's voices are female or male; keeping the current voice".into(),
+                );
                 return None;
             }
         };
@@ -208,10 +210,8 @@ fn strip_group_separators(t: &str) -> String {
     let chars: Vec<char> = t.chars().collect();
     let mut out = String::new();
     for (i, &c) in chars.iter().enumerate() {
-        let between_digits = i > 0
-            && i + 1 < chars.len()
-            && chars[i - 1].is_ascii_digit()
-            && chars[i + 1].is_ascii_digit();
+        let between_digits =
+            i > 0 && i + 1 < chars.len() && chars[i - 1].is_ascii_digit() && chars[i + 1].is_ascii_digit();
         if between_digits && matches!(c, ',' | '_' | ' ' | '\u{a0}' | '\u{202f}' | '\'') {
             continue;
         }
@@ -235,13 +235,24 @@ fn english_ordinal_suffix(n: &str) -> &'static str {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 /// An English date from numeric fields in the order `format` gives (`mdy` when absent).
 fn date_text(t: &str, format: Option<&str>) -> Option<String> {
     let format = format.unwrap_or("mdy").to_ascii_lowercase();
-    let fields: Vec<&str> = t.split(|c: char| matches!(c, '/' | '-' | '.' | ' ')).filter(|f| !f.is_empty()).collect();
+    let fields: Vec<&str> = t.split(['/', '-', '.', ' ']).filter(|f| !f.is_empty()).collect();
     if fields.len() != format.len() || fields.iter().any(|f| !f.chars().all(|c| c.is_ascii_digit()) || f.len() > 4) {
         return None;
     }
@@ -332,11 +343,20 @@ mod tests {
         assert_eq!(say_as_text("1,234,567", &sa(InterpretAs::Cardinal, None), Language::EnUs, &mut w), "1234567");
         assert_eq!(say_as_text("112", &sa(InterpretAs::Ordinal, None), Language::EnUs, &mut w), "112th");
         assert_eq!(say_as_text("22", &sa(InterpretAs::Ordinal, None), Language::EnUs, &mut w), "22nd");
-        assert_eq!(say_as_text("12/25/2024", &sa(InterpretAs::Date, Some("mdy")), Language::EnUs, &mut w), "December 25th, 2024");
-        assert_eq!(say_as_text("25.12.2024", &sa(InterpretAs::Date, Some("dmy")), Language::EnGb, &mut w), "December 25th, 2024");
+        assert_eq!(
+            say_as_text("12/25/2024", &sa(InterpretAs::Date, Some("mdy")), Language::EnUs, &mut w),
+            "December 25th, 2024"
+        );
+        assert_eq!(
+            say_as_text("25.12.2024", &sa(InterpretAs::Date, Some("dmy")), Language::EnGb, &mut w),
+            "December 25th, 2024"
+        );
         assert_eq!(say_as_text("2024-03", &sa(InterpretAs::Date, Some("ym")), Language::EnUs, &mut w), "March 2024");
         assert!(w.is_empty());
-        assert_eq!(say_as_text("13/45/2024", &sa(InterpretAs::Date, Some("mdy")), Language::EnUs, &mut w), "13/45/2024");
+        assert_eq!(
+            say_as_text("13/45/2024", &sa(InterpretAs::Date, Some("mdy")), Language::EnUs, &mut w),
+            "13/45/2024"
+        );
         assert_eq!(w.len(), 1);
     }
 

@@ -1,6 +1,8 @@
-//! Text in: G2P tokens → chunks of at most 510 phoneme symbols, cut at the strongest punctuation that fits
-//! (sentence end, then clause, then comma, then a word boundary — never inside a word unless one word alone
-//! exceeds the limit), with each word's place in its chunk kept for word timestamps.
+//! The one chunker: G2P tokens (or a phoneme string cut into tokens) → chunks of at most 510 phoneme symbols,
+//! cut at the strongest punctuation that fits (sentence end, then clause, then comma, then a word boundary —
+//! never inside a word unless one word alone exceeds the limit), with each word's place in its chunk kept for
+//! word timestamps. This file also holds the one table of what punctuation means to the planner and the
+//! assembler ([`cut_strength`], [`is_pause_symbol`]).
 
 use warble_g2p::Token;
 
@@ -41,20 +43,51 @@ struct Unit {
     strength: u8,
 }
 
+/// How good a place to cut after this symbol is: 3 sentence end, 2 clause, 1 comma or dash, 0 none.
+pub(crate) fn cut_strength(c: char) -> u8 {
+    match c {
+        '.' | '!' | '?' | '…' => 3,
+        ':' | ';' => 2,
+        ',' | '—' => 1,
+        _ => 0,
+    }
+}
+
+/// Symbols the model renders as pause, not sound: spaces, punctuation, quotes and brackets.
+pub(crate) fn is_pause_symbol(c: char) -> bool {
+    c == ' ' || cut_strength(c) > 0 || matches!(c, '"' | '(' | ')' | '“' | '”')
+}
+
+/// A punctuation token's strength is that of its strongest mark; a word token (phoneme input keeps marks
+/// attached to words, `wˈɜɹld.`) takes the strength of its last symbol.
 fn strength(t: &Token) -> u8 {
-    if !t.is_punctuation {
-        return 0;
-    }
     let p = t.phonemes.trim();
-    if p.chars().any(|c| matches!(c, '.' | '!' | '?' | '…')) {
-        3
-    } else if p.chars().any(|c| matches!(c, ':' | ';')) {
-        2
-    } else if p.chars().any(|c| matches!(c, ',' | '—')) {
-        1
+    if t.is_punctuation {
+        p.chars().map(cut_strength).max().unwrap_or(0)
     } else {
-        0
+        p.chars().rev().find(|&c| !matches!(c, '"' | ')' | '”')).map_or(0, cut_strength)
     }
+}
+
+/// Words the first chunk of a stream is best cut before when no punctuation is in reach: a phrase boundary.
+const PHRASE_STARTS: &[&str] = &[
+    "and", "but", "or", "so", "because", "that", "which", "who", "when", "while", "where", "if", "then", "to", "for",
+    "with", "from", "in", "on", "at", "of", "about", "after", "before", "until", "the", "a", "an",
+];
+
+/// A phoneme string (Kokoro's symbols) as tokens for the chunker: one token per space-separated word, marks
+/// left attached (the model reads the string as written; runs of spaces become one).
+pub fn phoneme_tokens(phonemes: &str) -> Vec<Token> {
+    phonemes
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| Token {
+            graphemes: String::new(),
+            phonemes: w.to_string(),
+            whitespace: " ".into(),
+            is_punctuation: false,
+        })
+        .collect()
 }
 
 /// Splits G2P tokens into chunks of at most `limit` phoneme symbols.
@@ -64,7 +97,19 @@ pub fn chunk_tokens(tokens: &[Token], limit: usize) -> Vec<TextChunk> {
 
 /// As [`chunk_tokens`], with a caller's tag on each token (kept per character in [`TextChunk::tags`]).
 pub fn chunk_tagged<'a>(tokens: impl IntoIterator<Item = (&'a Token, usize)>, limit: usize) -> Vec<TextChunk> {
+    chunk_tagged_first(tokens, limit, limit)
+}
+
+/// As [`chunk_tagged`], with a smaller limit for the first chunk (a stream's first chunk is kept short so
+/// audio starts sooner). Without punctuation in reach, the first cut falls before a phrase-starting word
+/// where one is in the second half of the chunk.
+pub fn chunk_tagged_first<'a>(
+    tokens: impl IntoIterator<Item = (&'a Token, usize)>,
+    limit: usize,
+    first_limit: usize,
+) -> Vec<TextChunk> {
     let limit = limit.clamp(8, MAX_PHONEMES);
+    let first_limit = first_limit.clamp(8, limit);
     let mut units: Vec<Unit> = Vec::new();
     for (t, tag) in tokens {
         let phonemes: String = t.phonemes.trim().to_string();
@@ -96,7 +141,7 @@ pub fn chunk_tagged<'a>(tokens: impl IntoIterator<Item = (&'a Token, usize)>, li
             phonemes,
             len,
             space_after: !t.whitespace.is_empty(),
-            word: if t.is_punctuation { None } else { Some(t.graphemes.clone()) },
+            word: if t.is_punctuation || t.graphemes.is_empty() { None } else { Some(t.graphemes.clone()) },
             tag,
             strength: strength(t),
         });
@@ -105,8 +150,15 @@ pub fn chunk_tagged<'a>(tokens: impl IntoIterator<Item = (&'a Token, usize)>, li
     let mut chunks = Vec::new();
     let mut current: Vec<Unit> = Vec::new();
     for u in units {
-        while !current.is_empty() && joined_len(&current) + 1 + u.len > limit {
-            let cut = best_cut(&current);
+        loop {
+            let lim = if chunks.is_empty() { first_limit } else { limit };
+            if current.is_empty() || joined_len(&current) + 1 + u.len <= lim {
+                break;
+            }
+            let mut cut = best_cut(&current);
+            if chunks.is_empty() && lim < limit && cut == current.len() {
+                cut = phrase_cut(&current);
+            }
             let rest = current.split_off(cut);
             chunks.push(build(&current));
             current = rest;
@@ -131,6 +183,14 @@ fn best_cut(units: &[Unit]) -> usize {
     units.len()
 }
 
+/// A cut before a phrase-starting word in the second half of `units`, else after all of them.
+fn phrase_cut(units: &[Unit]) -> usize {
+    (units.len() / 2 + 1..units.len())
+        .rev()
+        .find(|&i| units[i].word.as_deref().is_some_and(|w| PHRASE_STARTS.contains(&w.to_lowercase().as_str())))
+        .unwrap_or(units.len())
+}
+
 fn joined_len(units: &[Unit]) -> usize {
     let mut n = 0;
     for (i, u) in units.iter().enumerate() {
@@ -148,11 +208,7 @@ fn build(units: &[Unit]) -> TextChunk {
     for (i, u) in units.iter().enumerate() {
         c.phonemes.push_str(&u.phonemes);
         if let Some(w) = &u.word {
-            c.words.push(WordSpan {
-                text: w.clone(),
-                start: pos,
-                end: pos + u.len,
-            });
+            c.words.push(WordSpan { text: w.clone(), start: pos, end: pos + u.len });
         }
         pos += u.len;
         c.tags.extend(std::iter::repeat_n(u.tag, u.len));
@@ -170,17 +226,17 @@ mod tests {
     use super::*;
 
     fn tok(text: &str, ph: &str, punct: bool, ws: &str) -> Token {
-        Token {
-            graphemes: text.into(),
-            phonemes: ph.into(),
-            whitespace: ws.into(),
-            is_punctuation: punct,
-        }
+        Token { graphemes: text.into(), phonemes: ph.into(), whitespace: ws.into(), is_punctuation: punct }
     }
 
     #[test]
     fn one_short_sentence_is_one_chunk_with_word_spans() {
-        let t = vec![tok("Hello", "həlˈO", false, ""), tok(",", ",", true, " "), tok("world", "wˈɜɹld", false, ""), tok(".", ".", true, "")];
+        let t = vec![
+            tok("Hello", "həlˈO", false, ""),
+            tok(",", ",", true, " "),
+            tok("world", "wˈɜɹld", false, ""),
+            tok(".", ".", true, ""),
+        ];
         let c = chunk_tokens(&t, 510);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].phonemes, "həlˈO, wˈɜɹld.");

@@ -26,8 +26,8 @@ pub struct UnknownSymbol {
 impl Vocab {
     /// Reads the `vocab` map of a Kokoro `config.json`.
     pub fn from_config_json(json: &str) -> Result<Self, EngineError> {
-        let v: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| EngineError::Config(format!("config.json is not valid JSON: {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| EngineError::Config(format!("config.json is not valid JSON: {e}")))?;
         let map = v
             .get("vocab")
             .and_then(|m| m.as_object())
@@ -112,12 +112,6 @@ mod tests {
     fn unknown_symbols_are_reported_with_positions() {
         let v = Vocab::kokoro_v1();
         let u = v.unknown("hˈɛlo g1");
-        assert_eq!(
-            u,
-            vec![
-                UnknownSymbol { symbol: 'g', position: 6 },
-                UnknownSymbol { symbol: '1', position: 7 }
-            ]
-        );
+        assert_eq!(u, vec![UnknownSymbol { symbol: 'g', position: 6 }, UnknownSymbol { symbol: '1', position: 7 }]);
     }
 }

@@ -5,7 +5,9 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use warble_engine::{Engine, EngineError, EngineOptions, Language, SourceNoise, SynthesisOptions, MAX_PHONEMES, SAMPLES_PER_FRAME};
+use warble_engine::{
+    Engine, EngineError, EngineOptions, Language, MAX_PHONEMES, SAMPLES_PER_FRAME, SourceNoise, SynthesisOptions,
+};
 
 fn quiet(voice: &str) -> SynthesisOptions {
     let mut o = SynthesisOptions::new(voice);
@@ -42,7 +44,8 @@ fn missing_or_broken_weights_say_what_is_wrong() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("warble-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let missing = dir.join("nothing-here.onnx");
-    let err = Engine::load(&EngineOptions { model: Some(missing.clone()), ..Default::default() }).unwrap_err().to_string();
+    let err =
+        Engine::load(&EngineOptions { model: Some(missing.clone()), ..Default::default() }).unwrap_err().to_string();
     assert!(err.contains("nothing-here.onnx") && err.contains("hexgrad/Kokoro-82M"), "{err}");
     // A truncated model file.
     let full = std::fs::read(model_dir().join("kokoro-v1.0.int8.onnx")).unwrap();
@@ -127,7 +130,13 @@ fn text_is_spoken_with_word_times_that_add_up() {
     let text = "Hello, world. Warble reads text aloud, word by word; it keeps time.\nA second line starts here.";
     let s = e.synthesize_text(text, Some(Language::EnUs), &quiet("")).unwrap();
     let words: Vec<&str> = s.words.iter().map(|w| w.text.as_str()).collect();
-    assert_eq!(words, ["Hello", "world", "Warble", "reads", "text", "aloud", "word", "by", "word", "it", "keeps", "time", "A", "second", "line", "starts", "here"]);
+    assert_eq!(
+        words,
+        [
+            "Hello", "world", "Warble", "reads", "text", "aloud", "word", "by", "word", "it", "keeps", "time", "A",
+            "second", "line", "starts", "here"
+        ]
+    );
     for w in s.words.windows(2) {
         assert!(w[0].start < w[0].end && w[0].end <= w[1].start + 1e-9, "{:?} then {:?}", w[0], w[1]);
     }

@@ -61,7 +61,9 @@ fn yin(audio: &[f32]) -> Vec<f64> {
     let need = win + max_lag + 2;
     let x: Vec<f64> = audio.iter().map(|&v| f64::from(v)).collect();
     let n_frames = x.len().saturating_sub(need) / hop;
-    let rms: Vec<f64> = (0..n_frames).map(|i| (x[i * hop..i * hop + win].iter().map(|v| v * v).sum::<f64>() / win as f64).sqrt()).collect();
+    let rms: Vec<f64> = (0..n_frames)
+        .map(|i| (x[i * hop..i * hop + win].iter().map(|v| v * v).sum::<f64>() / win as f64).sqrt())
+        .collect();
     let loudest = rms.iter().copied().fold(0.0, f64::max);
     (0..n_frames)
         .map(|i| {
@@ -76,7 +78,9 @@ fn yin(audio: &[f32]) -> Vec<f64> {
                 acc += d[l];
                 cmnd[l] = d[l] * l as f64 / acc.max(1e-12);
             }
-            let Some(l) = (min_lag.max(1)..=max_lag).find(|&l| cmnd[l] < 0.15 && cmnd[l] <= cmnd[l - 1] && cmnd[l] <= cmnd[l + 1]) else {
+            let Some(l) = (min_lag.max(1)..=max_lag)
+                .find(|&l| cmnd[l] < 0.15 && cmnd[l] <= cmnd[l - 1] && cmnd[l] <= cmnd[l + 1])
+            else {
                 return 0.0;
             };
             let (a, b, c) = (cmnd[l - 1], cmnd[l], cmnd[l + 1]);
@@ -91,14 +95,16 @@ fn yin(audio: &[f32]) -> Vec<f64> {
 /// both of the per-frame F0 ratio.
 fn tracked_shift(audio: &[f32], base: &[f32]) -> f64 {
     let (a, b) = (yin(audio), yin(base));
-    let ratios: Vec<f64> = a.iter().zip(&b).filter(|(x, y)| **x > 0.0 && **y > 0.0).map(|(x, y)| semitones(x / y)).collect();
+    let ratios: Vec<f64> =
+        a.iter().zip(&b).filter(|(x, y)| **x > 0.0 && **y > 0.0).map(|(x, y)| semitones(x / y)).collect();
     assert!(ratios.len() > 20, "too few voiced frames ({})", ratios.len());
     median(ratios)
 }
 
 /// Start of the first word `first` and end of the word `last` (by text), in seconds.
 fn span(s: &Synthesis, first: &str, last: &str) -> (f64, f64) {
-    let start = s.words.iter().find(|w| w.text == first).unwrap_or_else(|| panic!("no word {first}: {:?}", s.words)).start;
+    let start =
+        s.words.iter().find(|w| w.text == first).unwrap_or_else(|| panic!("no word {first}: {:?}", s.words)).start;
     let end = s.words.iter().rev().find(|w| w.text == last).unwrap_or_else(|| panic!("no word {last}")).end;
     (start, end)
 }
@@ -165,8 +171,12 @@ fn prosody_rate_scales_the_span_duration() {
 fn prosody_volume_is_a_gain_on_the_span() {
     let text = "The first words stay as they are, and these words are louder than the rest.";
     let base = plain(text);
-    let loud = ssml("<speak>The first words stay as they are, and <prosody volume=\"+6dB\">these words are louder</prosody> than the rest.</speak>");
-    let silent = ssml("<speak>The first words stay as they are, and <prosody volume=\"silent\">these words are louder</prosody> than the rest.</speak>");
+    let loud = ssml(
+        "<speak>The first words stay as they are, and <prosody volume=\"+6dB\">these words are louder</prosody> than the rest.</speak>",
+    );
+    let silent = ssml(
+        "<speak>The first words stay as they are, and <prosody volume=\"silent\">these words are louder</prosody> than the rest.</speak>",
+    );
     assert_eq!(phonemes(&loud), phonemes(&base));
     let inner = span(&base, "these", "louder");
     let gain = rms_db(&loud.audio, inner) - rms_db(&base.audio, inner);
@@ -178,7 +188,10 @@ fn prosody_volume_is_a_gain_on_the_span() {
     let half_ramp = f64::from(warble_engine::prosody::RAMP_MS) / 2000.0;
     let core = (inner.0 + half_ramp, inner.1 - half_ramp);
     let quiet = rms_db(&silent.audio, core) - rms_db(&base.audio, core);
-    eprintln!("volume silent: span RMS {quiet:+.1} dB (edges: {:+.1} dB)", rms_db(&silent.audio, inner) - rms_db(&base.audio, inner));
+    eprintln!(
+        "volume silent: span RMS {quiet:+.1} dB (edges: {:+.1} dB)",
+        rms_db(&silent.audio, inner) - rms_db(&base.audio, inner)
+    );
     assert!(quiet < -100.0, "silent span only {quiet:.1} dB down");
     assert_eq!(silent.audio.len(), base.audio.len(), "silent keeps the span's time");
 }
@@ -212,7 +225,8 @@ fn breaks_insert_exact_silence_and_marks_fall_on_word_boundaries() {
     );
     dump("break", &s);
     let (silence, at) = longest_silence(&s.audio);
-    let word = |t: &str| s.words.iter().find(|w| w.text == t).unwrap_or_else(|| panic!("no word {t}: {:?}", s.words)).clone();
+    let word =
+        |t: &str| s.words.iter().find(|w| w.text == t).unwrap_or_else(|| panic!("no word {t}: {:?}", s.words)).clone();
     eprintln!(
         "break 500ms: {:.1} ms of digital silence at {at:.3}s; 'friend' ends {:.3}s, 'how' starts {:.3}s",
         silence * 1000.0,
@@ -226,13 +240,19 @@ fn breaks_insert_exact_silence_and_marks_fall_on_word_boundaries() {
     assert!((mark("end") - word("friend").end).abs() <= frame);
     assert!((mark("after") - word("how").start).abs() <= frame);
     // The break is the time between the last sound before it and the first after it.
-    assert!((word("how").start - word("friend").end - 0.5).abs() <= frame, "{} → {}", word("friend").end, word("how").start);
+    assert!(
+        (word("how").start - word("friend").end - 0.5).abs() <= frame,
+        "{} → {}",
+        word("friend").end,
+        word("how").start
+    );
     assert!(at >= word("friend").end - 0.05 && at <= word("how").start);
     assert_eq!(s.marks.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["before", "end", "after"]);
 
     // Strength keywords map to their documented times (warble-ssml's BREAK_STRENGTH_MS).
     let strong = ssml("<speak>Hello there <break strength=\"x-strong\"/> my dear friend.</speak>");
-    let gap = strong.words.iter().find(|w| w.text == "my").unwrap().start - strong.words.iter().find(|w| w.text == "there").unwrap().end;
+    let gap = strong.words.iter().find(|w| w.text == "my").unwrap().start
+        - strong.words.iter().find(|w| w.text == "there").unwrap().end;
     let documented = warble_engine::ssml::values::BREAK_STRENGTH_MS
         .iter()
         .find(|(k, _)| *k == warble_engine::ssml::BreakStrength::XStrong)
@@ -255,13 +275,19 @@ fn phoneme_say_as_voice_and_language_elements_reach_the_model() {
     assert!(p.contains(&phonemes(&letters).trim_end_matches('.').to_string()), "{p} vs {}", phonemes(&letters));
     // Three model calls: the af_heart English run, the bf_emma run, and the Mandarin run.
     assert_eq!(s.chunks.len(), 3, "{:?}", s.chunks.iter().map(|c| &c.phonemes).collect::<Vec<_>>());
-    assert!(s.warnings.iter().any(|w| w.contains("zh")), "a warning about af_heart speaking Mandarin: {:?}", s.warnings);
+    assert!(
+        s.warnings.iter().any(|w| w.contains("zh")),
+        "a warning about af_heart speaking Mandarin: {:?}",
+        s.warnings
+    );
 }
 
 #[test]
 fn bad_ssml_gives_errors_with_positions_and_no_audio() {
     let e = engine();
-    let err = e.synthesize_ssml("<speak>\n  <prosody rate=\"fast\">Hi</speak>", None, &opts(), &ParseOptions::default()).unwrap_err();
+    let err = e
+        .synthesize_ssml("<speak>\n  <prosody rate=\"fast\">Hi</speak>", None, &opts(), &ParseOptions::default())
+        .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, EngineError::Ssml(_)) && msg.contains("line 2"), "{msg}");
     let err = e
@@ -271,12 +297,18 @@ fn bad_ssml_gives_errors_with_positions_and_no_audio() {
     assert!(err.contains("\"loud\"") && err.contains("x-high"), "{err}");
     let strict = ParseOptions { strict: true, ..Default::default() };
     assert!(e.synthesize_ssml("<speak><foo>Hi</foo></speak>", None, &opts(), &strict).is_err());
-    let lax = e.synthesize_ssml("<speak><foo>Hi there.</foo></speak>", None, &opts(), &ParseOptions::default()).unwrap();
+    let lax =
+        e.synthesize_ssml("<speak><foo>Hi there.</foo></speak>", None, &opts(), &ParseOptions::default()).unwrap();
     assert!(lax.warnings.iter().any(|w| w.contains("foo")), "{:?}", lax.warnings);
     assert!(matches!(
         e.synthesize_ssml("<speak><break time=\"1s\"/></speak>", None, &opts(), &ParseOptions::default()),
         Err(EngineError::NoSpeech(_))
     ));
-    let bad_ph = e.synthesize_ssml("<speak><phoneme alphabet=\"x-kokoro\" ph=\"h€lo\">hello</phoneme></speak>", None, &opts(), &ParseOptions::default());
+    let bad_ph = e.synthesize_ssml(
+        "<speak><phoneme alphabet=\"x-kokoro\" ph=\"h€lo\">hello</phoneme></speak>",
+        None,
+        &opts(),
+        &ParseOptions::default(),
+    );
     assert!(matches!(bad_ph, Err(EngineError::UnknownSymbols(_))));
 }

@@ -3,8 +3,8 @@
 //!     cargo run --release -p warble-g2p --example evaluate [-- --mismatches N]
 
 use std::time::Instant;
-use warble_g2p::en::eval::{evaluate, parse_reference, NORMALISED};
 use warble_g2p::EnglishG2p;
+use warble_g2p::en::eval::{NORMALISED, evaluate, parse_reference};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -24,14 +24,29 @@ fn main() {
         let t = Instant::now();
         let r = evaluate(&g2p, &refs, show);
         let el = t.elapsed();
-        println!("en-{dialect}: {} sentences, lexicon {} keys loaded in {:.1} ms, evaluated in {:.2} s", r.sentences, n, load.as_secs_f64() * 1e3, el.as_secs_f64());
+        println!(
+            "en-{dialect}: {} sentences, lexicon {} keys loaded in {:.1} ms, evaluated in {:.2} s",
+            r.sentences,
+            n,
+            load.as_secs_f64() * 1e3,
+            el.as_secs_f64()
+        );
         println!("  {:<8} {:>7} {:>9} {:>8}", "category", "words", "exact %", "PER %");
         for (c, s) in r.by_category.iter().filter(|(c, _)| c.as_str() != NORMALISED) {
             println!("  {:<8} {:>7} {:>9.2} {:>8.2}", c, s.words, s.word_rate() * 100.0, s.per() * 100.0);
         }
-        println!("  {:<8} {:>7} {:>9.2} {:>8.2}", "words", r.words.words, r.words.word_rate() * 100.0, r.words.per() * 100.0);
+        println!(
+            "  {:<8} {:>7} {:>9.2} {:>8.2}",
+            "words",
+            r.words.words,
+            r.words.word_rate() * 100.0,
+            r.words.per() * 100.0
+        );
         println!("  {:<8} {:>7} {:>9.2} {:>8.2}", "all", r.all.words, r.all.word_rate() * 100.0, r.all.per() * 100.0);
-        println!("  sentences identical to misaki's output: {:.2} %", r.sentences_exact as f64 * 100.0 / r.sentences.max(1) as f64);
+        println!(
+            "  sentences identical to misaki's output: {:.2} %",
+            r.sentences_exact as f64 * 100.0 / r.sentences.max(1) as f64
+        );
         let plain = r.sentences - r.sentences_normalised;
         println!(
             "  sentences without normalised tokens: {plain}, identical to misaki's output: {:.2} %",

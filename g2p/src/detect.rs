@@ -115,17 +115,13 @@ fn class_of(c: char) -> Class {
         }
         0x3099 | 0x309A => return Class::Inherit,
         0x00AA | 0x00BA => Script::Latin,
-        0x00C0..=0x00D6 | 0x00D8..=0x00F6 | 0x00F8..=0x024F | 0x0250..=0x02AF | 0x1E00..=0x1EFF => {
-            Script::Latin
-        }
+        0x00C0..=0x00D6 | 0x00D8..=0x00F6 | 0x00F8..=0x024F | 0x0250..=0x02AF | 0x1E00..=0x1EFF => Script::Latin,
         0x2C60..=0x2C7F | 0xA720..=0xA7FF | 0xAB30..=0xAB6F | 0xFB00..=0xFB06 => Script::Latin,
         0xFF21..=0xFF3A | 0xFF41..=0xFF5A => Script::Latin,
         0x0370..=0x03FF | 0x1F00..=0x1FFF => Script::Greek,
         0x0400..=0x052F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Script::Cyrillic,
         0x0590..=0x05FF | 0xFB1D..=0xFB4F => Script::Hebrew,
-        0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => {
-            Script::Arabic
-        }
+        0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => Script::Arabic,
         0x0900..=0x097F | 0xA8E0..=0xA8FF => {
             // Devanagari danda and double danda are sentence punctuation.
             if u == 0x0964 || u == 0x0965 {
@@ -138,12 +134,8 @@ fn class_of(c: char) -> Class {
             Script::Devanagari
         }
         0x0E00..=0x0E7F => Script::Thai,
-        0x1100..=0x11FF | 0x3130..=0x318F | 0xA960..=0xA97F | 0xAC00..=0xD7AF | 0xD7B0..=0xD7FF => {
-            Script::Hangul
-        }
-        0x3041..=0x3096 | 0x309D..=0x309F | 0x30A1..=0x30FA | 0x30FC..=0x30FF | 0x31F0..=0x31FF => {
-            Script::Kana
-        }
+        0x1100..=0x11FF | 0x3130..=0x318F | 0xA960..=0xA97F | 0xAC00..=0xD7AF | 0xD7B0..=0xD7FF => Script::Hangul,
+        0x3041..=0x3096 | 0x309D..=0x309F | 0x30A1..=0x30FA | 0x30FC..=0x30FF | 0x31F0..=0x31FF => Script::Kana,
         0xFF66..=0xFF9D => Script::Kana,
         0xFF9E | 0xFF9F => return Class::Inherit,
         0x1B000..=0x1B16F => Script::Kana,
@@ -219,10 +211,7 @@ fn segments(text: &str) -> Vec<Segment> {
             while j < n && classes[j].2 == Class::Strong(s) {
                 j += 1;
             }
-            segs.push(Segment {
-                script: s,
-                range: classes[start].0..end_of(j),
-            });
+            segs.push(Segment { script: s, range: classes[start].0..end_of(j) });
             idx = j;
         } else {
             idx += 1;
@@ -264,8 +253,7 @@ fn segments(text: &str) -> Vec<Segment> {
                 gap_start + first_ws
             } else if middle.chars().all(|c| is_opening(c) || c.is_whitespace()) {
                 // Opening quotes between spaces ("dit « 你好 »") open the right run.
-                seg.range.start = gap_start + first_ws + gap[first_ws..].len()
-                    - gap[first_ws..].trim_start().len();
+                seg.range.start = gap_start + first_ws + gap[first_ws..].len() - gap[first_ws..].trim_start().len();
                 prev.range.end = gap_start + first_ws;
                 out.push(seg);
                 continue;
@@ -362,19 +350,12 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
                 let lang = match s {
                     Script::Devanagari => Some(Language::Hi),
                     Script::Kana => Some(Language::Ja),
-                    Script::Han => Some(if any_kana || hint == Some(Language::Ja) {
-                        Language::Ja
-                    } else {
-                        Language::Zh
-                    }),
+                    Script::Han => {
+                        Some(if any_kana || hint == Some(Language::Ja) { Language::Ja } else { Language::Zh })
+                    }
                     _ => None,
                 };
-                pend.push(Pending {
-                    script: s,
-                    range: seg.range,
-                    lang,
-                    confident: true,
-                });
+                pend.push(Pending { script: s, range: seg.range, lang, confident: true });
             }
         }
     }
@@ -391,10 +372,7 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
         if p.script != Script::Latin || p.confident {
             continue;
         }
-        let nearest = confident_latin
-            .iter()
-            .min_by_key(|(j, _)| (i.abs_diff(*j), *j > i))
-            .map(|(_, l)| *l);
+        let nearest = confident_latin.iter().min_by_key(|(j, _)| (i.abs_diff(*j), *j > i)).map(|(_, l)| *l);
         p.lang = Some(nearest.or(hint_latin).or(p.lang).unwrap_or(Language::EnUs));
     }
     // Variants: English and Portuguese follow the hint's variant.
@@ -417,12 +395,7 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
             last.range.end = p.range.end;
             continue;
         }
-        runs.push(Run {
-            language: p.lang,
-            script: p.script,
-            text: String::new(),
-            range: p.range,
-        });
+        runs.push(Run { language: p.lang, script: p.script, text: String::new(), range: p.range });
     }
     runs.retain(|r| !text[r.range.clone()].trim().is_empty());
     for r in runs.iter_mut() {
@@ -432,15 +405,7 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
 }
 
 fn is_latin_language(l: Language) -> bool {
-    matches!(
-        l,
-        Language::EnUs
-            | Language::EnGb
-            | Language::Es
-            | Language::Fr
-            | Language::It
-            | Language::PtBr
-    )
+    matches!(l, Language::EnUs | Language::EnGb | Language::Es | Language::Fr | Language::It | Language::PtBr)
 }
 
 /// Splits a Latin segment into sentences at `.!?…` followed by whitespace, and at line breaks.
@@ -456,12 +421,7 @@ fn latin_sentences(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
         if c == '\n' || is_end {
             // Extend over a run of terminators and closing quotes.
             let mut j = k + 1;
-            while j < chars.len()
-                && matches!(
-                    chars[j].1,
-                    '.' | '!' | '?' | '…' | '"' | '”' | '’' | ')' | '»'
-                )
-            {
+            while j < chars.len() && matches!(chars[j].1, '.' | '!' | '?' | '…' | '"' | '”' | '’' | ')' | '»') {
                 j += 1;
             }
             let boundary = j >= chars.len() || chars[j].1.is_whitespace();
@@ -483,10 +443,7 @@ fn latin_sentences(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
 }
 
 fn is_abbreviation(before: &str) -> bool {
-    let w = before
-        .rsplit(|c: char| c.is_whitespace())
-        .next()
-        .unwrap_or("");
+    let w = before.rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
     let wl = w.to_lowercase();
     (w.chars().count() == 1 && w.chars().all(char::is_uppercase))
         || matches!(
@@ -530,13 +487,7 @@ fn push_trimmed(out: &mut Vec<Range<usize>>, s: &str, start: usize, end: usize, 
 // ---------------------------------------------------------------------------------------------------------------
 // Latin language identification.
 
-const LATIN: [Language; 5] = [
-    Language::EnUs,
-    Language::Es,
-    Language::Fr,
-    Language::It,
-    Language::PtBr,
-];
+const LATIN: [Language; 5] = [Language::EnUs, Language::Es, Language::Fr, Language::It, Language::PtBr];
 
 // Function words, most frequent first. A word listed for several languages counts for each.
 const EN_WORDS: &[&str] = &[
@@ -669,16 +620,14 @@ const EN_WORDS: &[&str] = &[
     "what's",
 ];
 const ES_WORDS: &[&str] = &[
-    "el", "la", "los", "las", "de", "que", "y", "en", "un", "una", "es", "por", "con", "para",
-    "no", "se", "su", "al", "del", "lo", "como", "más", "pero", "sus", "le", "ya", "o", "este",
-    "esta", "son", "está", "muy", "también", "hay", "yo", "ella", "nosotros", "tiene", "fue",
-    "ser", "cuando", "donde", "dónde", "qué", "porque", "sin", "sobre", "hasta", "desde", "todo",
-    "todos", "bien", "hoy", "mañana", "ayer", "estoy", "eres", "somos", "están", "tengo", "quiero",
-    "puedo", "gracias", "hola", "mucho", "muchos", "nuestro", "nuestra", "usted", "ustedes",
-    "ellos", "ellas", "entre", "después", "antes", "siempre", "nunca", "aquí", "allí", "cómo",
-    "sí", "mi", "mis", "tu", "tus", "me", "te", "nos", "les", "estaba", "había", "han", "ha", "he",
-    "era", "eso", "esto", "fueron", "vamos", "dice", "dijo", "hace", "tiempo", "año", "años",
-    "día", "días", "noche", "ciudad", "casa",
+    "el", "la", "los", "las", "de", "que", "y", "en", "un", "una", "es", "por", "con", "para", "no", "se", "su", "al",
+    "del", "lo", "como", "más", "pero", "sus", "le", "ya", "o", "este", "esta", "son", "está", "muy", "también", "hay",
+    "yo", "ella", "nosotros", "tiene", "fue", "ser", "cuando", "donde", "dónde", "qué", "porque", "sin", "sobre",
+    "hasta", "desde", "todo", "todos", "bien", "hoy", "mañana", "ayer", "estoy", "eres", "somos", "están", "tengo",
+    "quiero", "puedo", "gracias", "hola", "mucho", "muchos", "nuestro", "nuestra", "usted", "ustedes", "ellos",
+    "ellas", "entre", "después", "antes", "siempre", "nunca", "aquí", "allí", "cómo", "sí", "mi", "mis", "tu", "tus",
+    "me", "te", "nos", "les", "estaba", "había", "han", "ha", "he", "era", "eso", "esto", "fueron", "vamos", "dice",
+    "dijo", "hace", "tiempo", "año", "años", "día", "días", "noche", "ciudad", "casa",
 ];
 const FR_WORDS: &[&str] = &[
     "le",
@@ -907,16 +856,14 @@ const IT_WORDS: &[&str] = &[
     "lui",
 ];
 const PT_WORDS: &[&str] = &[
-    "o", "a", "os", "as", "de", "do", "da", "dos", "das", "em", "no", "na", "nos", "nas", "um",
-    "uma", "que", "e", "é", "para", "com", "não", "por", "se", "mais", "como", "mas", "ao", "ele",
-    "ela", "eles", "elas", "você", "vocês", "nós", "são", "está", "muito", "muita", "também",
-    "seu", "sua", "isso", "isto", "este", "esta", "foi", "tem", "pelo", "pela", "eu", "já", "hoje",
-    "então", "amanhã", "ontem", "sempre", "nunca", "aqui", "obrigado", "obrigada", "olá", "sim",
-    "meu", "minha", "nosso", "nossa", "estou", "estamos", "estão", "tenho", "temos", "quero",
-    "posso", "fazer", "ser", "ter", "quando", "onde", "porque", "sem", "sobre", "até", "depois",
-    "antes", "cidade", "casa", "tempo", "dia", "noite", "num", "numa", "lhe", "me", "te", "havia",
-    "era", "eram", "vai", "vamos", "tudo", "todos", "todas", "bem", "bom", "boa", "coisa", "agora",
-    "ainda", "pra", "dele", "dela",
+    "o", "a", "os", "as", "de", "do", "da", "dos", "das", "em", "no", "na", "nos", "nas", "um", "uma", "que", "e", "é",
+    "para", "com", "não", "por", "se", "mais", "como", "mas", "ao", "ele", "ela", "eles", "elas", "você", "vocês",
+    "nós", "são", "está", "muito", "muita", "também", "seu", "sua", "isso", "isto", "este", "esta", "foi", "tem",
+    "pelo", "pela", "eu", "já", "hoje", "então", "amanhã", "ontem", "sempre", "nunca", "aqui", "obrigado", "obrigada",
+    "olá", "sim", "meu", "minha", "nosso", "nossa", "estou", "estamos", "estão", "tenho", "temos", "quero", "posso",
+    "fazer", "ser", "ter", "quando", "onde", "porque", "sem", "sobre", "até", "depois", "antes", "cidade", "casa",
+    "tempo", "dia", "noite", "num", "numa", "lhe", "me", "te", "havia", "era", "eram", "vai", "vamos", "tudo", "todos",
+    "todas", "bem", "bom", "boa", "coisa", "agora", "ainda", "pra", "dele", "dela",
 ];
 
 fn word_lists() -> [&'static [&'static str]; 5] {
@@ -927,17 +874,11 @@ fn word_lists() -> [&'static [&'static str]; 5] {
 fn cue_scores(sentence: &str) -> ([f32; 5], usize) {
     let lower = sentence.to_lowercase();
     let mut scores = [0f32; 5];
-    let words: Vec<&str> = lower
-        .split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’'))
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words: Vec<&str> =
+        lower.split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’')).filter(|w| !w.is_empty()).collect();
     let lists = word_lists();
     // The pronoun "I" is English only (Italian "i" is a lowercase article).
-    scores[0] += 1.5
-        * sentence
-            .split(|c: char| !c.is_alphabetic())
-            .filter(|w| *w == "I")
-            .count() as f32;
+    scores[0] += 1.5 * sentence.split(|c: char| !c.is_alphabetic()).filter(|w| *w == "I").count() as f32;
     for w in &words {
         let w = w.replace('’', "'");
         let w = w.trim_matches('\'');
@@ -951,16 +892,13 @@ fn cue_scores(sentence: &str) -> ([f32; 5], usize) {
             && !tail.is_empty()
         {
             match head {
-                "l" | "d" | "j" | "qu" | "n" | "c" | "s" | "m" | "t" | "jusqu" | "lorsqu"
-                | "puisqu" => {
+                "l" | "d" | "j" | "qu" | "n" | "c" | "s" | "m" | "t" | "jusqu" | "lorsqu" | "puisqu" => {
                     scores[2] += 1.5;
                     if matches!(head, "l" | "d" | "c") {
                         scores[3] += 0.5;
                     }
                 }
-                "dell" | "all" | "dall" | "nell" | "sull" | "un" | "quest" | "c'è" => {
-                    scores[3] += 1.5
-                }
+                "dell" | "all" | "dall" | "nell" | "sull" | "un" | "quest" | "c'è" => scores[3] += 1.5,
                 _ => {}
             }
             if matches!(tail, "s" | "t" | "re" | "ve" | "ll" | "m" | "d") {
@@ -977,23 +915,14 @@ fn cue_scores(sentence: &str) -> ([f32; 5], usize) {
         if w.contains("th") || w.contains("wh") || w.contains("ght") || w.ends_with("ly") {
             scores[0] += 0.5;
         }
-        if w.ends_with("ción") || w.ends_with("ado") || w.ends_with("ada") || w.ends_with("mente")
-        {
+        if w.ends_with("ción") || w.ends_with("ado") || w.ends_with("ada") || w.ends_with("mente") {
             scores[1] += 0.4;
         }
-        if w.ends_with("ção")
-            || w.ends_with("ções")
-            || w.ends_with("ões")
-            || w.contains("nh")
-            || w.contains("lh")
+        if w.ends_with("ção") || w.ends_with("ções") || w.ends_with("ões") || w.contains("nh") || w.contains("lh")
         {
             scores[4] += 1.0;
         }
-        if w.ends_with("eau")
-            || w.ends_with("eaux")
-            || w.ends_with("aux")
-            || w.ends_with("ent") && w.len() > 4
-        {
+        if w.ends_with("eau") || w.ends_with("eaux") || w.ends_with("aux") || w.ends_with("ent") && w.len() > 4 {
             scores[2] += 0.5;
         }
         if w.contains("gli") || w.contains("zz") || w.contains("cch") || w.ends_with("zione") {
@@ -1114,10 +1043,7 @@ mod tests {
     use super::*;
 
     fn codes(text: &str) -> Vec<(String, String)> {
-        detect_runs(text, None)
-            .into_iter()
-            .map(|r| (short_code(r.language).to_string(), r.text))
-            .collect()
+        detect_runs(text, None).into_iter().map(|r| (short_code(r.language).to_string(), r.text)).collect()
     }
 
     #[test]
@@ -1134,18 +1060,12 @@ mod tests {
 
     #[test]
     fn detect_line_format() {
-        assert_eq!(
-            detect_line("Hello everyone. Bonjour à tous !"),
-            "en\tHello everyone. | fr\tBonjour à tous !"
-        );
+        assert_eq!(detect_line("Hello everyone. Bonjour à tous !"), "en\tHello everyone. | fr\tBonjour à tous !");
     }
 
     #[test]
     fn han_alone_is_chinese() {
-        assert_eq!(
-            codes("我们今天去北京。"),
-            vec![("zh".into(), "我们今天去北京。".into())]
-        );
+        assert_eq!(codes("我们今天去北京。"), vec![("zh".into(), "我们今天去北京。".into())]);
         let r = detect_runs("東京都。", Some(Language::Ja));
         assert_eq!(r[0].language, Some(Language::Ja));
     }
@@ -1178,10 +1098,7 @@ mod tests {
 
     #[test]
     fn hint_variants() {
-        let r = detect_runs(
-            "The weather is lovely today, isn't it?",
-            Some(Language::EnGb),
-        );
+        let r = detect_runs("The weather is lovely today, isn't it?", Some(Language::EnGb));
         assert_eq!(r[0].language, Some(Language::EnGb));
     }
 }

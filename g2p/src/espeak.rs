@@ -82,9 +82,7 @@ fn remove_language_flags(s: &str) -> String {
             Some(close)
                 if close > 0
                     && close <= 8
-                    && after[..close]
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == TIE) =>
+                    && after[..close].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == TIE) =>
             {
                 out.push_str(&rest[..open]);
                 rest = &after[close + 1..];
@@ -112,9 +110,8 @@ pub fn espeak_input(lang: Language, text: &str) -> String {
     let own = own_letters(lang);
     let hindi = lang == Language::Hi;
     // Symbols for the spacing rules below: not letters, digits, marks or whitespace.
-    let is_symbol = |ch: char| {
-        !(ch.is_alphanumeric() || ch.is_whitespace() || is_combining(ch) || (hindi && is_hindi(ch)))
-    };
+    let is_symbol =
+        |ch: char| !(ch.is_alphanumeric() || ch.is_whitespace() || is_combining(ch) || (hindi && is_hindi(ch)));
     let mut out = String::with_capacity(text.len());
     for c in text.nfc() {
         let kept: Option<String> = if c.is_ascii() {
@@ -125,8 +122,7 @@ pub fn espeak_input(lang: Language, text: &str) -> String {
             None
         } else {
             let folded: String = c.nfkd().filter(|d| !is_combining(*d)).collect();
-            (!folded.is_empty() && folded.chars().all(|d| d.is_ascii() && !d.is_control()))
-                .then_some(folded)
+            (!folded.is_empty() && folded.chars().all(|d| d.is_ascii() && !d.is_control())).then_some(folded)
         };
         let Some(kept) = kept else {
             out.push(' ');
@@ -137,10 +133,7 @@ pub fn espeak_input(lang: Language, text: &str) -> String {
         // A hyphen right after a symbol (`'-नमस्ते`, `¾-ऀ`) crashes the Hindi voice: keep hyphens only after
         // whitespace, ASCII letters and digits, the language's own letters and Devanagari letters and digits.
         let hyphen_ok = prev.is_none_or(|p| {
-            p.is_whitespace()
-                || p.is_ascii_alphanumeric()
-                || own.contains(p)
-                || (is_hindi(p) && p.is_alphanumeric())
+            p.is_whitespace() || p.is_ascii_alphanumeric() || own.contains(p) || (is_hindi(p) && p.is_alphanumeric())
         });
         // For Hindi, Devanagari and Latin letters run together (`ऽऽSऎफ`) and two symbols in a row (`==`, `+``)
         // crash it too: a space between them.
@@ -221,11 +214,7 @@ pub(crate) fn split_marks<'a>(text: &'a str) -> Vec<(Piece<'a>, String)> {
                 flush(&mut out, s, i);
             }
             // Whitespace after the mark.
-            let ws: String = chars[k + 1..]
-                .iter()
-                .map(|x| x.1)
-                .take_while(|c| c.is_whitespace())
-                .collect();
+            let ws: String = chars[k + 1..].iter().map(|x| x.1).take_while(|c| c.is_whitespace()).collect();
             out.push((Piece::Mark(c), ws));
         } else if c.is_whitespace() {
             continue;
@@ -294,24 +283,17 @@ impl EspeakG2p {
     /// feature, and with [`G2pError::Backend`] when the language is not an espeak language or the library fails
     /// to start.
     pub fn new(lang: Language) -> Result<Self, G2pError> {
-        let voice = espeak_voice(lang).ok_or_else(|| {
-            G2pError::Backend(format!("{lang} is not read by the espeak-ng backend"))
-        })?;
+        let voice = espeak_voice(lang)
+            .ok_or_else(|| G2pError::Backend(format!("{lang} is not read by the espeak-ng backend")))?;
         #[cfg(not(feature = "espeak"))]
         {
             let _ = voice;
-            Err(G2pError::FeatureMissing {
-                language: lang,
-                feature: "espeak",
-            })
+            Err(G2pError::FeatureMissing { language: lang, feature: "espeak" })
         }
         #[cfg(feature = "espeak")]
         {
             ffi::ensure_initialized()?;
-            Ok(EspeakG2p {
-                language: lang,
-                voice,
-            })
+            Ok(EspeakG2p { language: lang, voice })
         }
     }
 
@@ -325,10 +307,7 @@ impl EspeakG2p {
     fn raw_ipa_batch(&self, texts: &[&str]) -> Result<Vec<String>, G2pError> {
         #[cfg(feature = "espeak")]
         {
-            let inputs: Vec<String> = texts
-                .iter()
-                .map(|t| espeak_input(self.language, t))
-                .collect();
+            let inputs: Vec<String> = texts.iter().map(|t| espeak_input(self.language, t)).collect();
             ffi::texts_to_ipa(self.voice, &inputs).map_err(|f| match f {
                 ffi::Failure::Other(e) => e,
                 ffi::Failure::Crashed { index, why } => G2pError::Backend(format!(
@@ -341,10 +320,7 @@ impl EspeakG2p {
         #[cfg(not(feature = "espeak"))]
         {
             let _ = texts;
-            Err(G2pError::FeatureMissing {
-                language: self.language,
-                feature: "espeak",
-            })
+            Err(G2pError::FeatureMissing { language: self.language, feature: "espeak" })
         }
     }
 }
@@ -377,18 +353,9 @@ mod ffi {
 
     #[link(name = "espeak-ng")]
     unsafe extern "C" {
-        fn espeak_Initialize(
-            output: c_int,
-            buflength: c_int,
-            path: *const c_char,
-            options: c_int,
-        ) -> c_int;
+        fn espeak_Initialize(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;
         fn espeak_SetVoiceByName(name: *const c_char) -> c_int;
-        fn espeak_TextToPhonemes(
-            textptr: *mut *const c_void,
-            textmode: c_int,
-            phonememode: c_int,
-        ) -> *const c_char;
+        fn espeak_TextToPhonemes(textptr: *mut *const c_void, textmode: c_int, phonememode: c_int) -> *const c_char;
     }
 
     /// `AUDIO_OUTPUT_SYNCHRONOUS`: no audio device is opened.
@@ -426,9 +393,7 @@ mod ffi {
         if state.initialized {
             return Ok(());
         }
-        let path = std::env::var("ESPEAK_DATA_PATH")
-            .ok()
-            .and_then(|p| CString::new(p).ok());
+        let path = std::env::var("ESPEAK_DATA_PATH").ok().and_then(|p| CString::new(p).ok());
         let ptr = path.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
         // SAFETY: plain C call; `ptr` is null or a valid NUL-terminated string that outlives the call.
         let rate = unsafe { espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, ptr, 0) };
@@ -446,10 +411,7 @@ mod ffi {
         init(&mut state)
     }
 
-    fn select_voice(
-        current: &mut Option<&'static str>,
-        voice: &'static str,
-    ) -> Result<(), G2pError> {
+    fn select_voice(current: &mut Option<&'static str>, voice: &'static str) -> Result<(), G2pError> {
         if *current == Some(voice) {
             return Ok(());
         }
@@ -473,9 +435,7 @@ mod ffi {
             }
         }
         if rc != 0 {
-            return Err(G2pError::Backend(format!(
-                "espeak-ng has no voice `{voice}` (error {rc})"
-            )));
+            return Err(G2pError::Backend(format!("espeak-ng has no voice `{voice}` (error {rc})")));
         }
         *current = Some(voice);
         Ok(())
@@ -490,10 +450,7 @@ mod ffi {
     /// espeak therefore runs in a worker process forked once from this one (it inherits the initialised
     /// library): when the worker crashes, the batch is retried text by text in fresh workers, and a text that
     /// crashes a fresh worker too becomes [`Failure::Crashed`]; this process is never affected.
-    pub(super) fn texts_to_ipa(
-        voice: &'static str,
-        texts: &[String],
-    ) -> Result<Vec<String>, Failure> {
+    pub(super) fn texts_to_ipa(voice: &'static str, texts: &[String]) -> Result<Vec<String>, Failure> {
         let mut state = LOCK.lock().unwrap_or_else(|e| e.into_inner());
         init(&mut state).map_err(Failure::Other)?;
         if texts.iter().all(|t| t.trim().is_empty()) {
@@ -501,11 +458,10 @@ mod ffi {
         }
         #[cfg(unix)]
         {
-            let v = VOICES.iter().position(|&v| v == voice).ok_or_else(|| {
-                Failure::Other(G2pError::Backend(format!(
-                    "espeak-ng has no voice `{voice}`"
-                )))
-            })?;
+            let v = VOICES
+                .iter()
+                .position(|&v| v == voice)
+                .ok_or_else(|| Failure::Other(G2pError::Backend(format!("espeak-ng has no voice `{voice}`"))))?;
             match worker::call(&mut state.worker, v, texts) {
                 Ok(out) => Ok(out),
                 Err(worker::Error::Refused(msg)) => Err(Failure::Other(G2pError::Backend(msg))),
@@ -551,10 +507,7 @@ mod ffi {
             let res = unsafe { espeak_TextToPhonemes(&mut ptr, CHARS_UTF8, PHONEME_MODE) };
             if !res.is_null() {
                 // SAFETY: non-null, NUL-terminated, owned by espeak until the next call.
-                let s = unsafe { CStr::from_ptr(res) }
-                    .to_string_lossy()
-                    .trim()
-                    .to_string();
+                let s = unsafe { CStr::from_ptr(res) }.to_string_lossy().trim().to_string();
                 if !s.is_empty() {
                     out.push(s);
                 }
@@ -597,8 +550,7 @@ mod ffi {
                     libc::close(self.fd);
                     while libc::waitpid(self.pid, &mut status, 0) < 0
                         && IoError::last_os_error().kind() == ErrorKind::Interrupted
-                    {
-                    }
+                    {}
                 }
                 status
             }
@@ -647,14 +599,8 @@ mod ffi {
         fn spawn() -> Result<Worker, IoError> {
             let mut fds = [0 as c_int; 2];
             // SAFETY: `fds` has room for the two descriptors.
-            if unsafe {
-                libc::socketpair(
-                    libc::AF_UNIX,
-                    libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-                    0,
-                    fds.as_mut_ptr(),
-                )
-            } != 0
+            if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) }
+                != 0
             {
                 return Err(IoError::last_os_error());
             }
@@ -689,10 +635,7 @@ mod ffi {
                     break 0;
                 };
                 let mut ans = Vec::new();
-                match VOICES
-                    .get(v as usize)
-                    .map(|&name| select_voice(&mut voice, name))
-                {
+                match VOICES.get(v as usize).map(|&name| select_voice(&mut voice, name)) {
                     Some(Ok(())) => {
                         ans.push(0);
                         put_u32(&mut ans, texts.len() as u32);
@@ -739,8 +682,7 @@ mod ffi {
         fn send_all(fd: c_int, mut data: &[u8]) -> Result<(), IoError> {
             while !data.is_empty() {
                 // SAFETY: `data` is valid for its length; MSG_NOSIGNAL: a dead peer is an error, not SIGPIPE.
-                let n =
-                    unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) };
+                let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) };
                 if n > 0 {
                     data = &data[n as usize..];
                 } else {
@@ -758,8 +700,7 @@ mod ffi {
             let mut got = 0;
             while got < buf.len() {
                 // SAFETY: the rest of `buf` is valid for writing.
-                let n =
-                    unsafe { libc::recv(fd, buf[got..].as_mut_ptr().cast(), buf.len() - got, 0) };
+                let n = unsafe { libc::recv(fd, buf[got..].as_mut_ptr().cast(), buf.len() - got, 0) };
                 if n > 0 {
                     got += n as usize;
                 } else if n == 0 {
@@ -804,25 +745,14 @@ mod ffi {
                 super::super::ensure_initialized().expect("espeak-ng");
                 let mut slot = None;
                 let es = 0;
-                let hola = call(&mut slot, es, &["hola".to_string()])
-                    .ok()
-                    .expect("first call");
+                let hola = call(&mut slot, es, &["hola".to_string()]).ok().expect("first call");
                 assert_eq!(hola, ["ˈola"]);
-                let crash = call(
-                    &mut slot,
-                    es,
-                    &["uno".to_string(), "\u{1}test: crash the worker".to_string()],
-                );
+                let crash = call(&mut slot, es, &["uno".to_string(), "\u{1}test: crash the worker".to_string()]);
                 assert!(matches!(crash, Err(Error::Died(ref why)) if why == "crashed (signal 11)"));
                 assert!(slot.is_none(), "the dead worker is cleared");
-                let again = call(&mut slot, es, &["hola".to_string()])
-                    .ok()
-                    .expect("a fresh worker");
+                let again = call(&mut slot, es, &["hola".to_string()]).ok().expect("a fresh worker");
                 assert_eq!(again, ["ˈola"]);
-                assert!(matches!(
-                    call(&mut slot, 99, &["x".to_string()]),
-                    Err(Error::Refused(_))
-                ));
+                assert!(matches!(call(&mut slot, 99, &["x".to_string()]), Err(Error::Refused(_))));
             }
         }
     }
@@ -853,18 +783,7 @@ mod tests {
                 Piece::Mark(c) => format!("M({c}){ws}"),
             })
             .collect();
-        assert_eq!(
-            kinds,
-            [
-                "W(Hola)",
-                "M(,) ",
-                "M(¿)",
-                "W(qué tal)",
-                "M(?) ",
-                "W(3,5 y 1.000.000)",
-                "M(.)"
-            ]
-        );
+        assert_eq!(kinds, ["W(Hola)", "M(,) ", "M(¿)", "W(qué tal)", "M(?) ", "W(3,5 y 1.000.000)", "M(.)"]);
     }
 
     #[test]
@@ -896,10 +815,7 @@ mod tests {
         }
         // Other scripts, emoji, private use: spaces. Rare Latin letters fold to their base letter.
         let mixed = "hola Привет 東京 😀";
-        assert_eq!(
-            espeak_input(Es, mixed),
-            format!("hola{}", " ".repeat(mixed.chars().count() - 4))
-        );
+        assert_eq!(espeak_input(Es, mixed), format!("hola{}", " ".repeat(mixed.chars().count() - 4)));
         assert_eq!(espeak_input(Es, "ǹoǭ ﬁn Ａ"), "noo fin A");
         assert_eq!(espeak_input(Fr, "ℶ Ꜧ ⱷ"), "     ");
         assert_eq!(espeak_input(Es, "x²"), "x2");
@@ -919,9 +835,6 @@ mod tests {
     #[cfg(not(feature = "espeak"))]
     #[test]
     fn feature_missing() {
-        assert!(matches!(
-            EspeakG2p::new(Language::Es),
-            Err(G2pError::FeatureMissing { .. })
-        ));
+        assert!(matches!(EspeakG2p::new(Language::Es), Err(G2pError::FeatureMissing { .. })));
     }
 }

@@ -89,9 +89,7 @@ impl Language {
             "ja" | "j" | "jp" => Language::Ja,
             "zh" | "z" | "cmn" | "zh-cn" => Language::Zh,
             _ => {
-                return Err(G2pError::UnknownLanguage {
-                    code: code.to_string(),
-                });
+                return Err(G2pError::UnknownLanguage { code: code.to_string() });
             }
         };
         Ok(lang)
@@ -142,11 +140,10 @@ pub trait G2p: Send + Sync {
 pub enum G2pError {
     #[error("unknown language code `{code}`; Warble knows en-us, en-gb, es, fr, it, pt-br, hi, ja, zh (and auto)")]
     UnknownLanguage { code: String },
-    #[error("{language} needs the `{feature}` cargo feature, which this build of Warble lacks; rebuild with `--features {feature}`")]
-    FeatureMissing {
-        language: Language,
-        feature: &'static str,
-    },
+    #[error(
+        "{language} needs the `{feature}` cargo feature, which this build of Warble lacks; rebuild with `--features {feature}`"
+    )]
+    FeatureMissing { language: Language, feature: &'static str },
     #[error("{0}")]
     Backend(String),
 }

@@ -37,10 +37,7 @@ fn sentence_accuracy_at_least_95_percent() {
         }
         let (code, text) = line.split_once('\t').expect("code<TAB>text");
         let n = text.chars().count();
-        assert!(
-            (20..=200).contains(&n) || !text.is_ascii() && n >= 10,
-            "length of {text:?}"
-        );
+        assert!((20..=200).contains(&n) || !text.is_ascii() && n >= 10, "length of {text:?}");
         let got = sentence_language(text);
         total += 1;
         let e = per_lang.entry(code.to_string()).or_default();
@@ -97,12 +94,7 @@ fn code_switched_boundaries_exact() {
     }
     eprintln!("code-switched: {}/{} exact", cases - failures.len(), cases);
     assert!(cases >= 30);
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 proptest! {

@@ -1,7 +1,7 @@
 //! Agreement with misaki 0.9.4 on the test corpus (tests/data/en_ref.tsv, made by scripts/run_misaki.py), per
 //! category and dialect. The thresholds sit a little below what the code achieves, so a regression fails.
 
-use warble_g2p::en::eval::{evaluate, parse_reference, NORMALISED};
+use warble_g2p::en::eval::{NORMALISED, evaluate, parse_reference};
 use warble_g2p::{EnglishG2p, G2p, phonemize_line};
 
 const REF: &str = include_str!("data/en_ref.tsv");

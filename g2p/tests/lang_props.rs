@@ -84,9 +84,7 @@ fn espeak_inputs_that_crashed_the_library() {
     ];
     for (lang, text) in cases {
         let g = warble_g2p::espeak::EspeakG2p::new(*lang).expect("espeak");
-        let tokens = g
-            .phonemize(text)
-            .unwrap_or_else(|e| panic!("{lang} {text:?}: {e}"));
+        let tokens = g.phonemize(text).unwrap_or_else(|e| panic!("{lang} {text:?}: {e}"));
         let p = join_phonemes(&tokens);
         assert!(p.chars().all(in_vocab), "{text:?} → {p:?}");
     }
@@ -102,24 +100,12 @@ fn registry_covers_every_language() {
     assert!(g2p_for(Language::Zh).is_ok());
     assert!(g2p_for(Language::Ja).is_ok());
     assert_eq!(g2p_for(Language::EnGb).unwrap().language(), Language::EnGb);
-    for l in [
-        Language::Es,
-        Language::Fr,
-        Language::It,
-        Language::PtBr,
-        Language::Hi,
-    ] {
+    for l in [Language::Es, Language::Fr, Language::It, Language::PtBr, Language::Hi] {
         let r = g2p_for(l);
         if cfg!(feature = "espeak") {
             assert_eq!(r.expect("espeak backend").language(), l);
         } else {
-            assert!(matches!(
-                r,
-                Err(warble_g2p::G2pError::FeatureMissing {
-                    feature: "espeak",
-                    ..
-                })
-            ));
+            assert!(matches!(r, Err(warble_g2p::G2pError::FeatureMissing { feature: "espeak", .. })));
         }
     }
 }

@@ -19,27 +19,15 @@ pub enum SpeakerError {
 
     /// The file holds data of the wrong size or shape for a voice pack.
     #[error("{source_name}: found {found}, expected {expected}")]
-    BadShape {
-        source_name: String,
-        found: String,
-        expected: String,
-    },
+    BadShape { source_name: String, found: String, expected: String },
 
     /// The file is truncated or not in the format it claims.
     #[error("{path} is not a readable {format} file: {detail}")]
-    Corrupt {
-        path: PathBuf,
-        format: &'static str,
-        detail: String,
-    },
+    Corrupt { path: PathBuf, format: &'static str, detail: String },
 
     /// The file format is recognised but this variant of it is not supported.
     #[error("{path}: unsupported {format} content: {detail}")]
-    Unsupported {
-        path: PathBuf,
-        format: &'static str,
-        detail: String,
-    },
+    Unsupported { path: PathBuf, format: &'static str, detail: String },
 
     /// A folder with no voice files, or a file of an unknown kind.
     #[error("no voice packs in {path}: {detail}")]
@@ -47,19 +35,11 @@ pub enum SpeakerError {
 
     /// Two files define the same voice name with different data.
     #[error("voice {name:?} is defined twice with different data: {first} and {second}")]
-    DuplicateVoice {
-        name: String,
-        first: String,
-        second: String,
-    },
+    DuplicateVoice { name: String, first: String, second: String },
 
     /// A voice name that is not in the library.
     #[error("unknown voice {name:?}{suggestion}; available voices: {available}")]
-    UnknownVoice {
-        name: String,
-        suggestion: String,
-        available: String,
-    },
+    UnknownVoice { name: String, suggestion: String, available: String },
 
     /// A phoneme count outside 1..=510 (a voice pack has one row per length).
     #[error("no style row for {n_phonemes} phonemes: voice packs cover 1..={max} phonemes")]
@@ -72,9 +52,6 @@ pub enum SpeakerError {
 
 impl SpeakerError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.into(),
-            source,
-        }
+        Self::Io { path: path.into(), source }
     }
 }

@@ -70,10 +70,7 @@ impl VoicePack {
     /// (longer input must be split into chunks first).
     pub fn style_for(&self, n_phonemes: usize) -> Result<[f32; STYLE_DIM], SpeakerError> {
         if n_phonemes == 0 || n_phonemes > PACK_ROWS {
-            return Err(SpeakerError::PhonemeCount {
-                n_phonemes,
-                max: PACK_ROWS,
-            });
+            return Err(SpeakerError::PhonemeCount { n_phonemes, max: PACK_ROWS });
         }
         let row = &self.data[(n_phonemes - 1) * STYLE_DIM..n_phonemes * STYLE_DIM];
         let mut out = [0f32; STYLE_DIM];
@@ -100,17 +97,11 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SpeakerError> {
 }
 
 fn stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Checks an array's shape and returns its values as one pack's data.
-fn pack_data(
-    source_name: String,
-    shape: &[usize],
-    data: Vec<f32>,
-) -> Result<Vec<f32>, SpeakerError> {
+fn pack_data(source_name: String, shape: &[usize], data: Vec<f32>) -> Result<Vec<f32>, SpeakerError> {
     let ok = matches!(shape, [PACK_ROWS, 1, STYLE_DIM] | [PACK_ROWS, STYLE_DIM]);
     if !ok || data.len() != PACK_LEN {
         return Err(SpeakerError::BadShape {
@@ -135,68 +126,43 @@ fn voices_in_file(path: &Path) -> Result<Vec<VoicePack>, SpeakerError> {
             detail,
         })?;
         let data = pack_data(path.display().to_string(), &array.shape, array.data)?;
-        return Ok(vec![VoicePack {
-            name: stem(path),
-            data,
-        }]);
+        return Ok(vec![VoicePack { name: stem(path), data }]);
     }
     // Raw little-endian float32 (kokoro.js `.bin`): only the size can be checked.
     if bytes.len() != PACK_LEN * 4 {
         return Err(SpeakerError::BadShape {
             source_name: path.display().to_string(),
             found: format!("{} bytes of raw data (not a zip, npz or npy)", bytes.len()),
-            expected: format!(
-                "{EXPECTED_SHAPE} = {} bytes of raw little-endian float32",
-                PACK_LEN * 4
-            ),
+            expected: format!("{EXPECTED_SHAPE} = {} bytes of raw little-endian float32", PACK_LEN * 4),
         });
     }
-    let data = bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    Ok(vec![VoicePack {
-        name: stem(path),
-        data,
-    }])
+    let data = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    Ok(vec![VoicePack { name: stem(path), data }])
 }
 
 /// An npz (one `.npy` per voice) or a `torch.save` archive (one tensor, named after the file).
 fn voices_in_zip(path: &Path, bytes: &[u8]) -> Result<Vec<VoicePack>, SpeakerError> {
-    let corrupt = |format: &'static str, detail: String| SpeakerError::Corrupt {
-        path: path.to_path_buf(),
-        format,
-        detail,
-    };
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| corrupt("zip", e.to_string()))?;
+    let corrupt =
+        |format: &'static str, detail: String| SpeakerError::Corrupt { path: path.to_path_buf(), format, detail };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| corrupt("zip", e.to_string()))?;
     let names: Vec<String> = archive
         .file_names()
         .map(|n| n.map(|n| n.into_owned()))
         .collect::<Result<_, _>>()
         .map_err(|e| corrupt("zip", e.to_string()))?;
-    let read_entry = |archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
-                      name: &str|
-     -> Result<Vec<u8>, SpeakerError> {
-        let mut entry = archive
-            .by_name(name)
-            .map_err(|e| corrupt("zip", format!("entry {name}: {e}")))?;
-        let mut out = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0).min(1 << 26));
-        entry
-            .read_to_end(&mut out)
-            .map_err(|e| corrupt("zip", format!("entry {name}: {e}")))?;
-        Ok(out)
-    };
+    let read_entry =
+        |archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str| -> Result<Vec<u8>, SpeakerError> {
+            let mut entry = archive.by_name(name).map_err(|e| corrupt("zip", format!("entry {name}: {e}")))?;
+            let mut out = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0).min(1 << 26));
+            entry.read_to_end(&mut out).map_err(|e| corrupt("zip", format!("entry {name}: {e}")))?;
+            Ok(out)
+        };
 
     if let Some(pickle_name) = names.iter().find(|n| n.ends_with("data.pkl")).cloned() {
         let root = pickle_name.trim_end_matches("data.pkl").to_string();
         let pickle = read_entry(&mut archive, &pickle_name)?;
         let tensor = torch_pt::parse_tensor_pickle(&pickle).map_err(|d| corrupt("torch .pt", d))?;
-        if let Some(order) = names
-            .iter()
-            .find(|n| **n == format!("{root}byteorder"))
-            .cloned()
-        {
+        if let Some(order) = names.iter().find(|n| **n == format!("{root}byteorder")).cloned() {
             let order = read_entry(&mut archive, &order)?;
             if order.as_slice() != b"little" {
                 return Err(SpeakerError::Unsupported {
@@ -206,28 +172,20 @@ fn voices_in_zip(path: &Path, bytes: &[u8]) -> Result<Vec<VoicePack>, SpeakerErr
                 });
             }
         }
-        let (size, convert) = torch_pt::storage_element(&tensor.storage_type).ok_or_else(|| {
-            SpeakerError::Unsupported {
+        let (size, convert) =
+            torch_pt::storage_element(&tensor.storage_type).ok_or_else(|| SpeakerError::Unsupported {
                 path: path.to_path_buf(),
                 format: "torch .pt",
                 detail: format!("storage type {} is not a float type", tensor.storage_type),
-            }
-        })?;
-        let storage_bytes =
-            read_entry(&mut archive, &format!("{root}data/{}", tensor.storage_key))?;
+            })?;
+        let storage_bytes = read_entry(&mut archive, &format!("{root}data/{}", tensor.storage_key))?;
         if storage_bytes.len() % size != 0 {
-            return Err(corrupt(
-                "torch .pt",
-                format!("storage {} has a partial element", tensor.storage_key),
-            ));
+            return Err(corrupt("torch .pt", format!("storage {} has a partial element", tensor.storage_key)));
         }
         let storage: Vec<f32> = storage_bytes.chunks_exact(size).map(convert).collect();
         let values = torch_pt::gather(&storage, &tensor).map_err(|d| corrupt("torch .pt", d))?;
         let data = pack_data(path.display().to_string(), &tensor.shape, values)?;
-        return Ok(vec![VoicePack {
-            name: stem(path),
-            data,
-        }]);
+        return Ok(vec![VoicePack { name: stem(path), data }]);
     }
 
     let arrays: Vec<&String> = names.iter().filter(|n| n.ends_with(".npy")).collect();
@@ -240,19 +198,9 @@ fn voices_in_zip(path: &Path, bytes: &[u8]) -> Result<Vec<VoicePack>, SpeakerErr
     let mut packs = Vec::with_capacity(arrays.len());
     for name in arrays {
         let bytes = read_entry(&mut archive, name)?;
-        let voice = name
-            .trim_end_matches(".npy")
-            .rsplit('/')
-            .next()
-            .unwrap_or(name)
-            .to_string();
-        let array =
-            npy::parse(&bytes).map_err(|d| corrupt("npz", format!("array {voice}: {d}")))?;
-        let data = pack_data(
-            format!("{} (array {voice:?})", path.display()),
-            &array.shape,
-            array.data,
-        )?;
+        let voice = name.trim_end_matches(".npy").rsplit('/').next().unwrap_or(name).to_string();
+        let array = npy::parse(&bytes).map_err(|d| corrupt("npz", format!("array {voice}: {d}")))?;
+        let data = pack_data(format!("{} (array {voice:?})", path.display()), &array.shape, array.data)?;
         packs.push(VoicePack { name: voice, data });
     }
     Ok(packs)
@@ -280,19 +228,16 @@ impl VoiceLibrary {
                 .map(|e| e.path())
                 .filter(|p| {
                     p.is_file()
-                        && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                            VOICE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())
-                        })
+                        && p.extension()
+                            .and_then(|e| e.to_str())
+                            .is_some_and(|e| VOICE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
                 })
                 .collect();
             files.sort();
             if files.is_empty() {
                 return Err(SpeakerError::NoVoices {
                     path: path.to_path_buf(),
-                    detail: format!(
-                        "the folder has no *.{} files",
-                        VOICE_EXTENSIONS.join(", *.")
-                    ),
+                    detail: format!("the folder has no *.{} files", VOICE_EXTENSIONS.join(", *.")),
                 });
             }
             files
@@ -306,10 +251,7 @@ impl VoiceLibrary {
             }
         }
         if library.packs.is_empty() {
-            return Err(SpeakerError::NoVoices {
-                path: path.to_path_buf(),
-                detail: "no voice arrays found".into(),
-            });
+            return Err(SpeakerError::NoVoices { path: path.to_path_buf(), detail: "no voice arrays found".into() });
         }
         Ok(library)
     }
@@ -351,11 +293,7 @@ impl VoiceLibrary {
             let suggestion = closest(name, self.packs.keys().map(String::as_str))
                 .map(|c| format!(" (did you mean {c:?}?)"))
                 .unwrap_or_default();
-            SpeakerError::UnknownVoice {
-                name: name.to_string(),
-                suggestion,
-                available: self.names().join(", "),
-            }
+            SpeakerError::UnknownVoice { name: name.to_string(), suggestion, available: self.names().join(", ") }
         })
     }
 
@@ -365,10 +303,7 @@ impl VoiceLibrary {
     /// `"a:2,b:1"` is two thirds `a`). Weights must be given for all parts or none, and be
     /// finite and non-negative with a positive sum.
     pub fn resolve(&self, spec: &str) -> Result<VoicePack, SpeakerError> {
-        let bad = |detail: String| SpeakerError::BadSpec {
-            spec: spec.to_string(),
-            detail,
-        };
+        let bad = |detail: String| SpeakerError::BadSpec { spec: spec.to_string(), detail };
         let mut parts = Vec::new();
         for part in spec.split(',') {
             let part = part.trim();
@@ -377,18 +312,12 @@ impl VoiceLibrary {
             }
             let (name, weight) = match part.split_once(':') {
                 Some((name, w)) => {
-                    let w: f64 = w.trim().parse().map_err(|_| {
-                        bad(format!(
-                            "weight {:?} of {:?} is not a number",
-                            w.trim(),
-                            name.trim()
-                        ))
-                    })?;
+                    let w: f64 = w
+                        .trim()
+                        .parse()
+                        .map_err(|_| bad(format!("weight {:?} of {:?} is not a number", w.trim(), name.trim())))?;
                     if !w.is_finite() || w < 0.0 {
-                        return Err(bad(format!(
-                            "weight {w} of {:?} must be finite and non-negative",
-                            name.trim()
-                        )));
+                        return Err(bad(format!("weight {w} of {:?} must be finite and non-negative", name.trim())));
                     }
                     (name.trim(), Some(w))
                 }
@@ -424,10 +353,7 @@ impl VoiceLibrary {
             .map(|((pack, _), w)| format!("{}:{}", pack.name, w / total))
             .collect::<Vec<_>>()
             .join(",");
-        Ok(VoicePack {
-            name,
-            data: mixed.into_iter().map(|x| x as f32).collect(),
-        })
+        Ok(VoicePack { name, data: mixed.into_iter().map(|x| x as f32).collect() })
     }
 }
 
@@ -459,13 +385,7 @@ mod tests {
     use super::*;
 
     fn pack(name: &str, value: f32) -> VoicePack {
-        VoicePack::new(
-            name,
-            (0..PACK_LEN)
-                .map(|i| value + (i / STYLE_DIM) as f32)
-                .collect(),
-        )
-        .unwrap()
+        VoicePack::new(name, (0..PACK_LEN).map(|i| value + (i / STYLE_DIM) as f32).collect()).unwrap()
     }
 
     #[test]
@@ -473,23 +393,14 @@ mod tests {
         let p = pack("x", 0.0);
         assert_eq!(p.style_for(1).unwrap()[0], 0.0);
         assert_eq!(p.style_for(510).unwrap()[255], 509.0);
-        assert!(matches!(
-            p.style_for(0),
-            Err(SpeakerError::PhonemeCount { .. })
-        ));
-        assert!(matches!(
-            p.style_for(511),
-            Err(SpeakerError::PhonemeCount { .. })
-        ));
+        assert!(matches!(p.style_for(0), Err(SpeakerError::PhonemeCount { .. })));
+        assert!(matches!(p.style_for(511), Err(SpeakerError::PhonemeCount { .. })));
         assert!(VoicePack::new("short", vec![0.0; 10]).is_err());
     }
 
     #[test]
     fn suggestions_catch_typos() {
-        assert_eq!(
-            closest("af_haert", ["af_heart", "am_adam"].into_iter()),
-            Some("af_heart")
-        );
+        assert_eq!(closest("af_haert", ["af_heart", "am_adam"].into_iter()), Some("af_heart"));
         assert_eq!(closest("zzzzzzzzzzzz", ["af_heart"].into_iter()), None);
     }
 }

@@ -39,43 +39,28 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
         }
         v => return Err(format!("unsupported .npy format version {v}")),
     };
-    let header = bytes
-        .get(header_start..header_start + header_len)
-        .ok_or("header truncated")?;
+    let header = bytes.get(header_start..header_start + header_len).ok_or("header truncated")?;
     let header = std::str::from_utf8(header).map_err(|_| "header is not text")?;
-    let descr = header_value(header, "descr")
-        .ok_or("header has no 'descr'")?
-        .trim_matches(['\'', '"']);
+    let descr = header_value(header, "descr").ok_or("header has no 'descr'")?.trim_matches(['\'', '"']);
     let fortran = header_value(header, "fortran_order").ok_or("header has no 'fortran_order'")?;
     let shape: Vec<usize> = header_value(header, "shape")
         .ok_or("header has no 'shape'")?
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.trim_end_matches('L')
-                .parse::<usize>()
-                .map_err(|_| format!("bad dimension {s:?} in shape"))
-        })
+        .map(|s| s.trim_end_matches('L').parse::<usize>().map_err(|_| format!("bad dimension {s:?} in shape")))
         .collect::<Result<_, _>>()?;
     if fortran != "False" && shape.iter().filter(|&&d| d > 1).count() > 1 {
         return Err("Fortran-ordered arrays are not supported".into());
     }
     let body = &bytes[header_start + header_len..];
-    let count = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or("shape is too large")?;
+    let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or("shape is too large")?;
     let (size, convert): (usize, fn(&[u8]) -> f32) = match descr {
         "<f4" | "=f4" | "f4" => (4, |c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
         "<f2" | "=f2" | "f2" => (2, |c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()),
-        "<f8" | "=f8" | "f8" => (8, |c| {
-            f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
-        }),
+        "<f8" | "=f8" | "f8" => (8, |c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32),
         other => {
-            return Err(format!(
-                "element type {other:?} is not a little-endian float"
-            ));
+            return Err(format!("element type {other:?} is not a little-endian float"));
         }
     };
     let needed = count.checked_mul(size).ok_or("shape is too large")?;
@@ -85,21 +70,14 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
             body.len()
         ));
     }
-    Ok(NpyArray {
-        shape,
-        data: body.chunks_exact(size).map(convert).collect(),
-    })
+    Ok(NpyArray { shape, data: body.chunks_exact(size).map(convert).collect() })
 }
 
 /// Encodes a float32 array as `.npy` (version 1.0), as `np.save` does. Used by tests and
 /// tools that write voice packs.
 pub fn encode_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    let shape_text = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
+    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Pad so that the data starts on a 64-byte boundary, ending with a newline.
     while !(MAGIC.len() + 4 + header.len() + 1).is_multiple_of(64) {
@@ -123,18 +101,8 @@ mod tests {
     fn round_trip_and_errors() {
         let data: Vec<f32> = (0..6).map(|i| i as f32 * 0.5).collect();
         let bytes = encode_f32(&[2, 1, 3], &data);
-        assert_eq!(
-            parse(&bytes).unwrap(),
-            NpyArray {
-                shape: vec![2, 1, 3],
-                data: data.clone()
-            }
-        );
-        assert!(
-            parse(&bytes[..bytes.len() - 1])
-                .unwrap_err()
-                .contains("truncated")
-        );
+        assert_eq!(parse(&bytes).unwrap(), NpyArray { shape: vec![2, 1, 3], data: data.clone() });
+        assert!(parse(&bytes[..bytes.len() - 1]).unwrap_err().contains("truncated"));
         assert!(parse(b"not numpy").is_err());
         for cut in 0..bytes.len() {
             let _ = parse(&bytes[..cut]); // never panics

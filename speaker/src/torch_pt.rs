@@ -66,21 +66,16 @@ impl<'a> Reader<'a> {
     }
     fn u64(&mut self) -> Result<usize, String> {
         let b = self.take(8)?;
-        usize::try_from(u64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .map_err(|_| "length too large".to_string())
+        usize::try_from(u64::from_le_bytes(b.try_into().expect("8 bytes"))).map_err(|_| "length too large".to_string())
     }
     fn line(&mut self) -> Result<String, String> {
         let rest = &self.bytes[self.pos..];
-        let end = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or("unterminated text line in pickle")?;
+        let end = rest.iter().position(|&b| b == b'\n').ok_or("unterminated text line in pickle")?;
         self.pos += end + 1;
         String::from_utf8(rest[..end].to_vec()).map_err(|_| "non-UTF-8 text in pickle".to_string())
     }
     fn text(&mut self, n: usize) -> Result<String, String> {
-        String::from_utf8(self.take(n)?.to_vec())
-            .map_err(|_| "non-UTF-8 string in pickle".to_string())
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| "non-UTF-8 string in pickle".to_string())
     }
 }
 
@@ -108,12 +103,7 @@ fn reduce(callable: Value, args: Value) -> Value {
     };
     match (module.as_str(), name.as_str()) {
         ("torch._utils", "_rebuild_tensor_v2" | "_rebuild_tensor") => {
-            if let (
-                Some(Value::Storage { storage_type, key }),
-                Some(offset),
-                Some(shape),
-                Some(stride),
-            ) = (
+            if let (Some(Value::Storage { storage_type, key }), Some(offset), Some(shape), Some(stride)) = (
                 args.first(),
                 args.get(1).and_then(as_usize),
                 args.get(2).and_then(as_usize_list),
@@ -139,16 +129,9 @@ pub fn parse_tensor_pickle(bytes: &[u8]) -> Result<TensorRef, String> {
     let mut r = Reader { bytes, pos: 0 };
     let mut stack: Vec<Value> = Vec::new();
     let mut memo: HashMap<usize, Value> = HashMap::new();
-    let pop = |stack: &mut Vec<Value>| {
-        stack
-            .pop()
-            .ok_or_else(|| "pickle stack underflow".to_string())
-    };
+    let pop = |stack: &mut Vec<Value>| stack.pop().ok_or_else(|| "pickle stack underflow".to_string());
     let pop_mark = |stack: &mut Vec<Value>| -> Result<Vec<Value>, String> {
-        let at = stack
-            .iter()
-            .rposition(|v| *v == Value::Mark)
-            .ok_or("pickle MARK missing")?;
+        let at = stack.iter().rposition(|v| *v == Value::Mark).ok_or("pickle MARK missing")?;
         let items = stack.split_off(at + 1);
         stack.pop();
         Ok(items)
@@ -171,9 +154,7 @@ pub fn parse_tensor_pickle(bytes: &[u8]) -> Result<TensorRef, String> {
             b'M' => stack.push(Value::Int(r.u16()? as i64)),
             b'J' => {
                 let b = r.take(4)?;
-                stack.push(Value::Int(i64::from(i32::from_le_bytes([
-                    b[0], b[1], b[2], b[3],
-                ]))));
+                stack.push(Value::Int(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))));
             }
             0x8a => {
                 // LONG1: little-endian two's complement of n bytes.
@@ -194,9 +175,7 @@ pub fn parse_tensor_pickle(bytes: &[u8]) -> Result<TensorRef, String> {
             }
             b'G' => {
                 let b = r.take(8)?;
-                stack.push(Value::Float(f64::from_be_bytes(
-                    b.try_into().expect("8 bytes"),
-                )));
+                stack.push(Value::Float(f64::from_be_bytes(b.try_into().expect("8 bytes"))));
             }
             b'X' => {
                 let n = r.u32()?;
@@ -289,16 +268,8 @@ pub fn parse_tensor_pickle(bytes: &[u8]) -> Result<TensorRef, String> {
                 memo.insert(i, stack.last().cloned().ok_or("memo of empty stack")?);
             }
             b'h' | b'j' => {
-                let i = if op == b'h' {
-                    usize::from(r.u8()?)
-                } else {
-                    r.u32()?
-                };
-                stack.push(
-                    memo.get(&i)
-                        .cloned()
-                        .ok_or_else(|| format!("pickle memo {i} missing"))?,
-                );
+                let i = if op == b'h' { usize::from(r.u8()?) } else { r.u32()? };
+                stack.push(memo.get(&i).cloned().ok_or_else(|| format!("pickle memo {i} missing"))?);
             }
             b'0' => {
                 pop(&mut stack)?;
@@ -314,19 +285,12 @@ pub fn parse_tensor_pickle(bytes: &[u8]) -> Result<TensorRef, String> {
                 // BINPERSID: ('storage', StorageClass, key, location, numel)
                 let pid = pop(&mut stack)?;
                 let storage = match &pid {
-                    Value::Tuple(items) if items.len() >= 3 => {
-                        match (&items[0], &items[1], &items[2]) {
-                            (Value::Str(tag), Value::Global(_, class), Value::Str(key))
-                                if tag == "storage" =>
-                            {
-                                Value::Storage {
-                                    storage_type: class.clone(),
-                                    key: key.clone(),
-                                }
-                            }
-                            _ => Value::Opaque("persistent id".into()),
+                    Value::Tuple(items) if items.len() >= 3 => match (&items[0], &items[1], &items[2]) {
+                        (Value::Str(tag), Value::Global(_, class), Value::Str(key)) if tag == "storage" => {
+                            Value::Storage { storage_type: class.clone(), key: key.clone() }
                         }
-                    }
+                        _ => Value::Opaque("persistent id".into()),
+                    },
                     _ => Value::Opaque("persistent id".into()),
                 };
                 stack.push(storage);
@@ -340,19 +304,13 @@ pub fn parse_tensor_pickle(bytes: &[u8]) -> Result<TensorRef, String> {
                 pop(&mut stack)?; // BUILD: state is irrelevant for tensors
             }
             other => {
-                return Err(format!(
-                    "unsupported pickle opcode 0x{other:02x} at byte {}",
-                    r.pos - 1
-                ));
+                return Err(format!("unsupported pickle opcode 0x{other:02x} at byte {}", r.pos - 1));
             }
         }
     }
     match stack.pop() {
         Some(Value::Tensor(t)) => Ok(t),
-        Some(other) => Err(format!(
-            "the pickle's root is {}, not a tensor",
-            describe(&other)
-        )),
+        Some(other) => Err(format!("the pickle's root is {}, not a tensor", describe(&other))),
         None => Err("empty pickle".into()),
     }
 }
@@ -382,9 +340,7 @@ pub fn storage_element(storage_type: &str) -> Option<(usize, ElementDecoder)> {
         "FloatStorage" => (4, |c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
         "HalfStorage" => (2, |c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()),
         "BFloat16Storage" => (2, |c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()),
-        "DoubleStorage" => (8, |c| {
-            f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
-        }),
+        "DoubleStorage" => (8, |c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32),
         _ => return None,
     })
 }
@@ -394,11 +350,7 @@ pub fn gather(storage: &[f32], t: &TensorRef) -> Result<Vec<f32>, String> {
     if t.shape.len() != t.stride.len() {
         return Err("shape and stride lengths differ".into());
     }
-    let count = t
-        .shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or("shape too large")?;
+    let count = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or("shape too large")?;
     if count == 0 {
         return Ok(Vec::new());
     }
@@ -406,25 +358,15 @@ pub fn gather(storage: &[f32], t: &TensorRef) -> Result<Vec<f32>, String> {
         .shape
         .iter()
         .zip(&t.stride)
-        .try_fold(t.offset, |a, (&d, &s)| {
-            (d - 1).checked_mul(s).and_then(|x| a.checked_add(x))
-        })
+        .try_fold(t.offset, |a, (&d, &s)| (d - 1).checked_mul(s).and_then(|x| a.checked_add(x)))
         .ok_or("stride overflow")?;
     if last >= storage.len() {
-        return Err(format!(
-            "tensor reaches element {last} of a storage of {}",
-            storage.len()
-        ));
+        return Err(format!("tensor reaches element {last} of a storage of {}", storage.len()));
     }
     let mut out = Vec::with_capacity(count);
     let mut index = vec![0usize; t.shape.len()];
     for _ in 0..count {
-        let at = t.offset
-            + index
-                .iter()
-                .zip(&t.stride)
-                .map(|(i, s)| i * s)
-                .sum::<usize>();
+        let at = t.offset + index.iter().zip(&t.stride).map(|(i, s)| i * s).sum::<usize>();
         out.push(storage[at]);
         for dim in (0..index.len()).rev() {
             index[dim] += 1;
@@ -463,10 +405,7 @@ mod tests {
             }
         );
         let storage: Vec<f32> = (0..7).map(|i| i as f32).collect();
-        assert_eq!(
-            gather(&storage, &t).unwrap(),
-            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
-        );
+        assert_eq!(gather(&storage, &t).unwrap(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let too_far = TensorRef { offset: 2, ..t };
         assert!(gather(&storage, &too_far).is_err());
     }

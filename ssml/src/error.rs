@@ -72,32 +72,16 @@ pub enum SsmlError {
     NotSsml { pos: Position, message: String },
 
     /// An attribute has a value outside its grammar.
-    #[error(
-        "invalid value {value:?} for attribute `{attribute}` of <{element}> at {pos}; expected {expected}"
-    )]
-    InvalidAttribute {
-        pos: Position,
-        element: String,
-        attribute: String,
-        value: String,
-        expected: String,
-    },
+    #[error("invalid value {value:?} for attribute `{attribute}` of <{element}> at {pos}; expected {expected}")]
+    InvalidAttribute { pos: Position, element: String, attribute: String, value: String, expected: String },
 
     /// A required attribute is missing.
     #[error("<{element}> at {pos} requires the attribute `{attribute}`")]
-    MissingAttribute {
-        pos: Position,
-        element: String,
-        attribute: String,
-    },
+    MissingAttribute { pos: Position, element: String, attribute: String },
 
     /// An element has more than [`MAX_ATTRIBUTES`] attributes.
     #[error("<{element}> at {pos} has more than {limit} attributes")]
-    TooManyAttributes {
-        pos: Position,
-        element: String,
-        limit: usize,
-    },
+    TooManyAttributes { pos: Position, element: String, limit: usize },
 
     /// Elements are nested deeper than `ParseOptions::max_depth`.
     #[error("elements nested deeper than {limit} levels at {pos}")]
@@ -152,28 +136,15 @@ pub enum WarningKind {
 
     /// An element Warble recognises but does not act on.
     #[error("<{element}> ignored: {reason}")]
-    Ignored {
-        element: String,
-        reason: &'static str,
-    },
+    Ignored { element: String, reason: &'static str },
 
     /// A value was valid but beyond a limit, and was clamped.
     #[error("{what} of {value} on <{element}> clamped to {limit}")]
-    Clamped {
-        element: String,
-        what: &'static str,
-        value: String,
-        limit: String,
-    },
+    Clamped { element: String, what: &'static str, value: String, limit: String },
 
     /// A value from an open vocabulary Warble does not know; a fallback was used.
     #[error("unsupported {attribute}={value:?} on <{element}>: {fallback}")]
-    Unsupported {
-        element: String,
-        attribute: String,
-        value: String,
-        fallback: &'static str,
-    },
+    Unsupported { element: String, attribute: String, value: String, fallback: &'static str },
 
     /// Past the warning cap: this many more warnings were not recorded.
     #[error("{count} further warnings not shown")]
@@ -187,14 +158,7 @@ mod tests {
     #[test]
     fn positions() {
         let s = "ab\ncdé\nf";
-        assert_eq!(
-            Position::from_offset(s, 0),
-            Position {
-                offset: 0,
-                line: 1,
-                column: 1
-            }
-        );
+        assert_eq!(Position::from_offset(s, 0), Position { offset: 0, line: 1, column: 1 });
         assert_eq!(Position::from_offset(s, 2).column, 3);
         let p = Position::from_offset(s, 3);
         assert_eq!((p.line, p.column), (2, 1));

@@ -235,37 +235,19 @@ pub struct PitchTransform {
 
 impl PitchTransform {
     /// No change.
-    pub const IDENTITY: Self = Self {
-        absolute_hz: None,
-        ratio: 1.0,
-        offset_hz: 0.0,
-    };
+    pub const IDENTITY: Self = Self { absolute_hz: None, ratio: 1.0, offset_hz: 0.0 };
 
     /// This transform followed by `change` (which is relative to this one's output).
     #[must_use]
     pub fn then(self, change: PitchChange) -> Self {
         match change {
-            PitchChange::AbsoluteHz(hz) => Self {
-                absolute_hz: Some(hz),
-                ..Self::IDENTITY
-            },
-            PitchChange::HzRelative(hz) => Self {
-                offset_hz: self.offset_hz + hz,
-                ..self
-            },
+            PitchChange::AbsoluteHz(hz) => Self { absolute_hz: Some(hz), ..Self::IDENTITY },
+            PitchChange::HzRelative(hz) => Self { offset_hz: self.offset_hz + hz, ..self },
             PitchChange::Semitones(_) | PitchChange::Ratio(_) => {
                 // Keep the factor finite and non-zero so that `offset · k` can never
                 // become NaN (0 · ∞), whatever the input.
-                let k = change
-                    .factor()
-                    .filter(|k| !k.is_nan())
-                    .unwrap_or(1.0)
-                    .clamp(1e-6, 1e6);
-                Self {
-                    ratio: self.ratio * k,
-                    offset_hz: self.offset_hz * k,
-                    ..self
-                }
+                let k = change.factor().filter(|k| !k.is_nan()).unwrap_or(1.0).clamp(1e-6, 1e6);
+                Self { ratio: self.ratio * k, offset_hz: self.offset_hz * k, ..self }
             }
         }
     }
@@ -473,25 +455,16 @@ mod tests {
 
     #[test]
     fn pitch_composition() {
-        let t = PitchTransform::IDENTITY
-            .then(PitchChange::HzRelative(10.0))
-            .then(PitchChange::Semitones(12.0));
+        let t = PitchTransform::IDENTITY.then(PitchChange::HzRelative(10.0)).then(PitchChange::Semitones(12.0));
         assert_eq!(t.ratio, 2.0);
         assert_eq!(t.offset_hz, 20.0);
         assert_eq!(t.apply(100.0, 100.0), 220.0);
-        let a = t
-            .then(PitchChange::AbsoluteHz(200.0))
-            .then(PitchChange::Ratio(1.5));
+        let a = t.then(PitchChange::AbsoluteHz(200.0)).then(PitchChange::Ratio(1.5));
         assert_eq!(a.absolute_hz, Some(200.0));
         assert_eq!(a.apply(100.0, 100.0), 300.0);
         // Shape kept: a sample 10% above baseline stays 10% above the new baseline.
         assert!((a.apply(110.0, 100.0) - 330.0).abs() < 1e-3);
-        assert_eq!(
-            PitchTransform::IDENTITY
-                .then(PitchChange::HzRelative(-500.0))
-                .apply(100.0, 100.0),
-            0.0
-        );
+        assert_eq!(PitchTransform::IDENTITY.then(PitchChange::HzRelative(-500.0)).apply(100.0, 100.0), 0.0);
         assert!(PitchTransform::default().is_identity());
     }
 
@@ -505,10 +478,7 @@ mod tests {
     #[test]
     fn items_interleave() {
         let seg = Segment {
-            content: Content::Text {
-                text: "a".into(),
-                say_as: None,
-            },
+            content: Content::Text { text: "a".into(), say_as: None },
             lang: None,
             voice: None,
             controls: Controls::default(),
@@ -517,18 +487,9 @@ mod tests {
         let doc = Document {
             segments: vec![seg.clone(), seg],
             events: vec![
-                Event {
-                    before: 0,
-                    kind: EventKind::ParagraphStart,
-                },
-                Event {
-                    before: 1,
-                    kind: EventKind::Mark { name: "m".into() },
-                },
-                Event {
-                    before: 2,
-                    kind: EventKind::ParagraphEnd,
-                },
+                Event { before: 0, kind: EventKind::ParagraphStart },
+                Event { before: 1, kind: EventKind::Mark { name: "m".into() } },
+                Event { before: 2, kind: EventKind::ParagraphEnd },
             ],
             ..Document::default()
         };

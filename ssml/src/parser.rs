@@ -52,13 +52,7 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        Self {
-            strict: false,
-            max_depth: 256,
-            max_input_bytes: 1 << 20,
-            max_break_ms: 60_000,
-            max_warnings: 256,
-        }
+        Self { strict: false, max_depth: 256, max_input_bytes: 1 << 20, max_break_ms: 60_000, max_warnings: 256 }
     }
 }
 
@@ -97,10 +91,7 @@ enum Close {
     Paragraph,
     Sentence,
     Phoneme,
-    Prosody {
-        contour: Option<usize>,
-        duration: Option<usize>,
-    },
+    Prosody { contour: Option<usize>, duration: Option<usize> },
 }
 
 #[derive(Debug)]
@@ -133,13 +124,10 @@ struct Attrs {
 
 impl Attrs {
     fn take(&mut self, key: &str) -> Option<String> {
-        self.list
-            .iter_mut()
-            .find(|(k, _, used)| !*used && k == key)
-            .map(|(_, v, used)| {
-                *used = true;
-                v.clone()
-            })
+        self.list.iter_mut().find(|(k, _, used)| !*used && k == key).map(|(_, v, used)| {
+            *used = true;
+            v.clone()
+        })
     }
 
     fn unused(&self) -> impl Iterator<Item = &str> {
@@ -176,10 +164,7 @@ struct Parser<'a> {
 /// Parses an SSML document. See the crate documentation.
 pub fn parse(xml: &str, opts: &ParseOptions) -> Result<(Document, Vec<Warning>), SsmlError> {
     if xml.len() > opts.max_input_bytes {
-        return Err(SsmlError::InputTooLarge {
-            len: xml.len(),
-            limit: opts.max_input_bytes,
-        });
+        return Err(SsmlError::InputTooLarge { len: xml.len(), limit: opts.max_input_bytes });
     }
     let mut p = Parser {
         src: xml,
@@ -197,12 +182,7 @@ pub fn parse(xml: &str, opts: &ParseOptions) -> Result<(Document, Vec<Warning>),
         durations: Vec::new(),
     };
     p.run()?;
-    let Parser {
-        mut doc,
-        mut warnings,
-        suppressed,
-        ..
-    } = p;
+    let Parser { mut doc, mut warnings, suppressed, .. } = p;
     trim_last_segment(&mut doc);
     if suppressed > 0 {
         warnings.push(Warning {
@@ -224,24 +204,15 @@ pub fn plain_text(text: &str) -> Document {
         let t = t.trim();
         if !t.is_empty() {
             let before = doc.segments.len();
-            doc.events.push(Event {
-                before,
-                kind: EventKind::ParagraphStart,
-            });
+            doc.events.push(Event { before, kind: EventKind::ParagraphStart });
             doc.segments.push(Segment {
-                content: Content::Text {
-                    text: t.to_owned(),
-                    say_as: None,
-                },
+                content: Content::Text { text: t.to_owned(), say_as: None },
                 lang: None,
                 voice: None,
                 controls: Controls::default(),
                 source_offset: start,
             });
-            doc.events.push(Event {
-                before: before + 1,
-                kind: EventKind::ParagraphEnd,
-            });
+            doc.events.push(Event { before: before + 1, kind: EventKind::ParagraphEnd });
         }
         para.clear();
     };
@@ -281,11 +252,7 @@ fn collapse_ws(s: &str) -> String {
 }
 
 fn trim_last_segment(doc: &mut Document) {
-    if let Some(Segment {
-        content: Content::Text { text, .. },
-        ..
-    }) = doc.segments.last_mut()
-    {
+    if let Some(Segment { content: Content::Text { text, .. }, .. }) = doc.segments.last_mut() {
         let len = text.trim_end().len();
         text.truncate(len);
     }
@@ -296,13 +263,7 @@ fn is_xml_char(c: char) -> bool {
     matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
-fn invalid(
-    element: &str,
-    attribute: &str,
-    value: &str,
-    expected: &str,
-    pos: Position,
-) -> SsmlError {
+fn invalid(element: &str, attribute: &str, value: &str, expected: &str, pos: Position) -> SsmlError {
     SsmlError::InvalidAttribute {
         pos,
         element: element.to_owned(),
@@ -313,11 +274,7 @@ fn invalid(
 }
 
 fn missing(element: &str, attribute: &str, pos: Position) -> SsmlError {
-    SsmlError::MissingAttribute {
-        pos,
-        element: element.to_owned(),
-        attribute: attribute.to_owned(),
-    }
+    SsmlError::MissingAttribute { pos, element: element.to_owned(), attribute: attribute.to_owned() }
 }
 
 impl Parser<'_> {
@@ -326,22 +283,14 @@ impl Parser<'_> {
     }
 
     fn xml_err(&self, offset: usize, message: impl Into<String>) -> SsmlError {
-        SsmlError::Xml {
-            pos: self.pos(offset),
-            message: message.into(),
-        }
+        SsmlError::Xml { pos: self.pos(offset), message: message.into() }
     }
 
     /// Records a warning, or fails when `strict` (except for `Ignored` notes).
     fn warn(&mut self, offset: usize, kind: WarningKind) -> Result<(), SsmlError> {
         let strict_applies = !matches!(kind, WarningKind::Ignored { .. });
         if self.opts.strict && strict_applies {
-            return Err(SsmlError::Strict {
-                warning: Warning {
-                    pos: self.pos(offset),
-                    kind,
-                },
-            });
+            return Err(SsmlError::Strict { warning: Warning { pos: self.pos(offset), kind } });
         }
         if self.warnings.len() < self.opts.max_warnings {
             let pos = self.pos(offset);
@@ -388,30 +337,21 @@ impl Parser<'_> {
                     self.end(offset)?;
                 }
                 XmlEvent::Text(t) => {
-                    let s = t
-                        .xml10_content()
-                        .map_err(|e| self.xml_err(offset, e.to_string()))?;
+                    let s = t.xml10_content().map_err(|e| self.xml_err(offset, e.to_string()))?;
                     self.text(&s, offset)?;
                 }
                 XmlEvent::CData(t) => {
-                    let s = t
-                        .xml10_content()
-                        .map_err(|e| self.xml_err(offset, e.to_string()))?;
+                    let s = t.xml10_content().map_err(|e| self.xml_err(offset, e.to_string()))?;
                     self.text(&s, offset)?;
                 }
                 XmlEvent::GeneralRef(r) => {
-                    let name = r
-                        .decode()
-                        .map_err(|e| self.xml_err(offset, e.to_string()))?
-                        .into_owned();
+                    let name = r.decode().map_err(|e| self.xml_err(offset, e.to_string()))?.into_owned();
                     let c = self.resolve_ref(&name, offset)?;
                     let mut buf = [0u8; 4];
                     self.text(c.encode_utf8(&mut buf), offset)?;
                 }
                 XmlEvent::DocType(_) => {
-                    return Err(SsmlError::Doctype {
-                        pos: self.pos(offset),
-                    });
+                    return Err(SsmlError::Doctype { pos: self.pos(offset) });
                 }
                 XmlEvent::Comment(_) | XmlEvent::Decl(_) | XmlEvent::PI(_) => {}
                 XmlEvent::Eof => break,
@@ -420,18 +360,11 @@ impl Parser<'_> {
         if let Some(f) = self.stack.last() {
             return Err(self.xml_err(
                 self.src.len(),
-                format!(
-                    "unexpected end of input: <{}> (opened at {}) is not closed",
-                    f.name,
-                    self.pos(f.offset)
-                ),
+                format!("unexpected end of input: <{}> (opened at {}) is not closed", f.name, self.pos(f.offset)),
             ));
         }
         if !self.seen_root {
-            return Err(SsmlError::NotSsml {
-                pos: self.pos(self.src.len()),
-                message: "no <speak> element".into(),
-            });
+            return Err(SsmlError::NotSsml { pos: self.pos(self.src.len()), message: "no <speak> element".into() });
         }
         Ok(())
     }
@@ -448,8 +381,7 @@ impl Parser<'_> {
                     Some(hex) => (hex, 16),
                     None => (&name[1..], 10),
                 };
-                let bad =
-                    || self.xml_err(offset, format!("invalid character reference `&{name};`"));
+                let bad = || self.xml_err(offset, format!("invalid character reference `&{name};`"));
                 let digits_ok = if radix == 16 {
                     digits.bytes().all(|b| b.is_ascii_hexdigit())
                 } else {
@@ -466,10 +398,7 @@ impl Parser<'_> {
                 c
             }
             _ => {
-                return Err(SsmlError::UndefinedEntity {
-                    pos: self.pos(offset),
-                    name: name.to_owned(),
-                });
+                return Err(SsmlError::UndefinedEntity { pos: self.pos(offset), name: name.to_owned() });
             }
         };
         Ok(c)
@@ -480,15 +409,8 @@ impl Parser<'_> {
             if s.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) {
                 return Ok(());
             }
-            let message = if self.root_closed {
-                "text after </speak>"
-            } else {
-                "text before <speak>"
-            };
-            return Err(SsmlError::NotSsml {
-                pos: self.pos(offset),
-                message: message.into(),
-            });
+            let message = if self.root_closed { "text after </speak>" } else { "text before <speak>" };
+            return Err(SsmlError::NotSsml { pos: self.pos(offset), message: message.into() });
         }
         if self.mode() != Mode::Skip {
             if self.pending.is_empty() {
@@ -511,11 +433,7 @@ impl Parser<'_> {
         match ctx.mode {
             Mode::Skip => {}
             Mode::Phoneme(i) => {
-                if let Some(Segment {
-                    content: Content::Phonemes { text, .. },
-                    ..
-                }) = self.doc.segments.get_mut(i)
-                {
+                if let Some(Segment { content: Content::Phonemes { text, .. }, .. }) = self.doc.segments.get_mut(i) {
                     text.push_str(&raw);
                 }
             }
@@ -528,28 +446,16 @@ impl Parser<'_> {
     }
 
     /// Appends a text segment; `say_as` overrides the context's (used by `<sub>`).
-    fn push_text(
-        &mut self,
-        mut text: String,
-        ctx: &Ctx,
-        say_as: Option<Option<Arc<SayAs>>>,
-        offset: usize,
-    ) {
+    fn push_text(&mut self, mut text: String, ctx: &Ctx, say_as: Option<Option<Arc<SayAs>>>, offset: usize) {
         let prev_ends_ws = match self.doc.segments.last() {
-            Some(Segment {
-                content: Content::Text { text, .. },
-                ..
-            }) => Some(text.ends_with(' ')),
+            Some(Segment { content: Content::Text { text, .. }, .. }) => Some(text.ends_with(' ')),
             _ => None,
         };
         if text.trim().is_empty() {
             // Whitespace alone: keep it only as a word boundary after earlier text.
             if prev_ends_ws == Some(false)
                 && !self.at_block_start
-                && let Some(Segment {
-                    content: Content::Text { text, .. },
-                    ..
-                }) = self.doc.segments.last_mut()
+                && let Some(Segment { content: Content::Text { text, .. }, .. }) = self.doc.segments.last_mut()
             {
                 text.push(' ');
             }
@@ -581,58 +487,34 @@ impl Parser<'_> {
                 controls.pitch = clamp_pitch(controls.pitch.then(PitchChange::Semitones(st))).0;
             }
             if let Volume::Gain { db: g } = controls.volume {
-                controls.volume = Volume::Gain {
-                    db: (g + db).clamp(GAIN_MIN_DB, GAIN_MAX_DB),
-                };
+                controls.volume = Volume::Gain { db: (g + db).clamp(GAIN_MIN_DB, GAIN_MAX_DB) };
             }
         }
-        Segment {
-            content,
-            lang: ctx.lang.clone(),
-            voice: ctx.voice.clone(),
-            controls,
-            source_offset,
-        }
+        Segment { content, lang: ctx.lang.clone(), voice: ctx.voice.clone(), controls, source_offset }
     }
 
     fn push_event(&mut self, kind: EventKind) {
         let boundary = matches!(
             kind,
-            EventKind::ParagraphStart
-                | EventKind::ParagraphEnd
-                | EventKind::SentenceStart
-                | EventKind::SentenceEnd
+            EventKind::ParagraphStart | EventKind::ParagraphEnd | EventKind::SentenceStart | EventKind::SentenceEnd
         );
         if boundary {
             trim_last_segment(&mut self.doc);
             self.at_block_start = true;
         }
-        self.doc.events.push(Event {
-            before: self.doc.segments.len(),
-            kind,
-        });
+        self.doc.events.push(Event { before: self.doc.segments.len(), kind });
     }
 
-    fn attrs(
-        &self,
-        e: &BytesStart<'_>,
-        reader: &Reader<&[u8]>,
-        offset: usize,
-    ) -> Result<Attrs, SsmlError> {
+    fn attrs(&self, e: &BytesStart<'_>, reader: &Reader<&[u8]>, offset: usize) -> Result<Attrs, SsmlError> {
         let mut list = Vec::new();
         for a in e.attributes() {
             if list.len() == MAX_ATTRIBUTES {
                 let element = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                return Err(SsmlError::TooManyAttributes {
-                    pos: self.pos(offset),
-                    element,
-                    limit: MAX_ATTRIBUTES,
-                });
+                return Err(SsmlError::TooManyAttributes { pos: self.pos(offset), element, limit: MAX_ATTRIBUTES });
             }
             let a = a.map_err(|err| self.attr_err(offset, &err))?;
-            let key = std::str::from_utf8(a.key.as_ref())
-                .map_err(|err| self.xml_err(offset, err.to_string()))?
-                .to_owned();
+            let key =
+                std::str::from_utf8(a.key.as_ref()).map_err(|err| self.xml_err(offset, err.to_string()))?.to_owned();
             let value = a
                 .decode_and_unescape_value(reader.decoder())
                 .map_err(|err| self.xml_err(offset, format!("in attribute `{key}`: {err}")))?
@@ -651,31 +533,18 @@ impl Parser<'_> {
             AttrError::ExpectedValue(p) => (p, "`=` must be followed by a quoted value".to_owned()),
             AttrError::UnquotedValue(p) => (p, "attribute value must be quoted".to_owned()),
             AttrError::ExpectedQuote(p, q) => (p, format!("missing closing quote `{}`", q as char)),
-            AttrError::Duplicated(p, first) => (
-                p,
-                format!(
-                    "duplicated attribute (first given at {})",
-                    self.pos(at(first))
-                ),
-            ),
+            AttrError::Duplicated(p, first) => {
+                (p, format!("duplicated attribute (first given at {})", self.pos(at(first))))
+            }
         };
         self.xml_err(at(rel), message)
     }
 
-    fn start(
-        &mut self,
-        e: &BytesStart<'_>,
-        reader: &Reader<&[u8]>,
-        offset: usize,
-    ) -> Result<(), SsmlError> {
-        let name = std::str::from_utf8(e.name().as_ref())
-            .map_err(|err| self.xml_err(offset, err.to_string()))?
-            .to_owned();
+    fn start(&mut self, e: &BytesStart<'_>, reader: &Reader<&[u8]>, offset: usize) -> Result<(), SsmlError> {
+        let name =
+            std::str::from_utf8(e.name().as_ref()).map_err(|err| self.xml_err(offset, err.to_string()))?.to_owned();
         if self.stack.len() >= self.opts.max_depth {
-            return Err(SsmlError::TooDeep {
-                pos: self.pos(offset),
-                limit: self.opts.max_depth,
-            });
+            return Err(SsmlError::TooDeep { pos: self.pos(offset), limit: self.opts.max_depth });
         }
         let parent = match self.ctx() {
             Some(c) => c.clone(),
@@ -706,24 +575,13 @@ impl Parser<'_> {
                 }
             }
         };
-        let mut frame = Frame {
-            ctx: parent,
-            close: Close::Nothing,
-            offset,
-            name,
-        };
+        let mut frame = Frame { ctx: parent, close: Close::Nothing, offset, name };
         if frame.ctx.mode != Mode::Skip {
             let mut attrs = self.attrs(e, reader, offset)?;
             self.element(&mut frame, &mut attrs, offset)?;
             let unknown: Vec<String> = attrs.unused().map(str::to_owned).collect();
             for attribute in unknown {
-                self.warn(
-                    offset,
-                    WarningKind::UnknownAttribute {
-                        element: frame.name.clone(),
-                        attribute,
-                    },
-                )?;
+                self.warn(offset, WarningKind::UnknownAttribute { element: frame.name.clone(), attribute })?;
             }
         }
         self.stack.push(frame);
@@ -744,13 +602,7 @@ impl Parser<'_> {
             } else if values::valid_lang(lang) {
                 f.ctx.lang = Some(Arc::from(lang));
             } else {
-                return Err(invalid(
-                    el,
-                    "xml:lang",
-                    lang,
-                    "a language tag such as en-US",
-                    pos(self),
-                ));
+                return Err(invalid(el, "xml:lang", lang, "a language tag such as en-US", pos(self)));
             }
         }
         match el {
@@ -803,9 +655,7 @@ impl Parser<'_> {
             }
             "say-as" => self.say_as(f, a, offset)?,
             "sub" => {
-                let alias = a
-                    .take("alias")
-                    .ok_or_else(|| missing(el, "alias", pos(self)))?;
+                let alias = a.take("alias").ok_or_else(|| missing(el, "alias", pos(self)))?;
                 if f.ctx.mode == Mode::Normal {
                     let text = collapse_ws(&alias);
                     let ctx = f.ctx.clone();
@@ -823,9 +673,7 @@ impl Parser<'_> {
                 a.take("onlangfailure");
             }
             "mark" => {
-                let name = a
-                    .take("name")
-                    .ok_or_else(|| missing(el, "name", pos(self)))?;
+                let name = a.take("name").ok_or_else(|| missing(el, "name", pos(self)))?;
                 if f.ctx.mode != Mode::Skip {
                     self.push_event(EventKind::Mark { name });
                 }
@@ -855,13 +703,7 @@ impl Parser<'_> {
                     "meta" => "metadata is not used for synthesis",
                     _ => "metadata is not used for synthesis",
                 };
-                self.warn(
-                    offset,
-                    WarningKind::Ignored {
-                        element: el.into(),
-                        reason,
-                    },
-                )?;
+                self.warn(offset, WarningKind::Ignored { element: el.into(), reason })?;
                 a.list.clear();
                 f.ctx.mode = Mode::Skip;
             }
@@ -892,22 +734,16 @@ impl Parser<'_> {
     fn brk(&mut self, a: &mut Attrs, offset: usize) -> Result<(), SsmlError> {
         let time = a.take("time");
         let strength = match a.take("strength") {
-            Some(v) => Some(values::parse_strength(&v).ok_or_else(|| {
-                invalid(
-                    "break",
-                    "strength",
-                    &v,
-                    values::STRENGTH_FORMS,
-                    self.pos(offset),
-                )
-            })?),
+            Some(v) => Some(
+                values::parse_strength(&v)
+                    .ok_or_else(|| invalid("break", "strength", &v, values::STRENGTH_FORMS, self.pos(offset)))?,
+            ),
             None => None,
         };
         let kind = match time {
             Some(t) => {
-                let ms = values::parse_time_ms(&t).ok_or_else(|| {
-                    invalid("break", "time", &t, values::TIME_FORMS, self.pos(offset))
-                })?;
+                let ms = values::parse_time_ms(&t)
+                    .ok_or_else(|| invalid("break", "time", &t, values::TIME_FORMS, self.pos(offset)))?;
                 let cap = f64::from(self.opts.max_break_ms);
                 let ms = if ms > cap {
                     self.warn(
@@ -923,17 +759,11 @@ impl Parser<'_> {
                 } else {
                     ms
                 };
-                EventKind::Break {
-                    ms: ms.round() as u32,
-                    strength: None,
-                }
+                EventKind::Break { ms: ms.round() as u32, strength: None }
             }
             None => {
                 let s = strength.unwrap_or(BreakStrength::Medium);
-                EventKind::Break {
-                    ms: values::strength_ms(s).min(self.opts.max_break_ms),
-                    strength: Some(s),
-                }
+                EventKind::Break { ms: values::strength_ms(s).min(self.opts.max_break_ms), strength: Some(s) }
             }
         };
         if self.mode() != Mode::Skip {
@@ -942,31 +772,17 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn clamped(
-        &mut self,
-        offset: usize,
-        what: &'static str,
-        value: &str,
-        limit: String,
-    ) -> Result<(), SsmlError> {
+    fn clamped(&mut self, offset: usize, what: &'static str, value: &str, limit: String) -> Result<(), SsmlError> {
         self.warn(
             offset,
-            WarningKind::Clamped {
-                element: "prosody".into(),
-                what,
-                value: value.trim().to_owned(),
-                limit,
-            },
+            WarningKind::Clamped { element: "prosody".into(), what, value: value.trim().to_owned(), limit },
         )
     }
 
     fn prosody(&mut self, f: &mut Frame, a: &mut Attrs, offset: usize) -> Result<(), SsmlError> {
-        let bad = |p: &Self, attr: &str, v: &str, forms: &str| {
-            invalid("prosody", attr, v, forms, p.pos(offset))
-        };
+        let bad = |p: &Self, attr: &str, v: &str, forms: &str| invalid("prosody", attr, v, forms, p.pos(offset));
         if let Some(v) = a.take("rate") {
-            let spec =
-                values::parse_rate(&v).ok_or_else(|| bad(self, "rate", &v, values::RATE_FORMS))?;
+            let spec = values::parse_rate(&v).ok_or_else(|| bad(self, "rate", &v, values::RATE_FORMS))?;
             let rate = match spec {
                 RateSpec::Absolute(r) => r,
                 RateSpec::Relative(r) => f.ctx.rate * r,
@@ -977,68 +793,46 @@ impl Parser<'_> {
             f.ctx.rate = rate.clamp(RATE_MIN, RATE_MAX);
         }
         if let Some(v) = a.take("pitch") {
-            let spec = values::parse_pitch(&v)
-                .ok_or_else(|| bad(self, "pitch", &v, values::PITCH_FORMS))?;
+            let spec = values::parse_pitch(&v).ok_or_else(|| bad(self, "pitch", &v, values::PITCH_FORMS))?;
             f.ctx.pitch = self.compose_pitch(f.ctx.pitch, spec, offset, "pitch", &v)?;
         }
         if let Some(v) = a.take("range") {
-            let spec = values::parse_range(&v)
-                .ok_or_else(|| bad(self, "range", &v, values::PITCH_FORMS))?;
+            let spec = values::parse_range(&v).ok_or_else(|| bad(self, "range", &v, values::PITCH_FORMS))?;
             f.ctx.range = self.compose_pitch(f.ctx.range, spec, offset, "range", &v)?;
         }
         if let Some(v) = a.take("volume") {
-            let spec = values::parse_volume(&v)
-                .ok_or_else(|| bad(self, "volume", &v, values::VOLUME_FORMS))?;
+            let spec = values::parse_volume(&v).ok_or_else(|| bad(self, "volume", &v, values::VOLUME_FORMS))?;
             let vol = match (spec, f.ctx.volume) {
                 (VolumeSpec::Absolute(v), _) => v,
                 (VolumeSpec::RelativeDb(_), Volume::Silent) => Volume::Silent,
-                (VolumeSpec::RelativeDb(d), Volume::Gain { .. }) if d == f32::NEG_INFINITY => {
-                    Volume::Silent
-                }
+                (VolumeSpec::RelativeDb(d), Volume::Gain { .. }) if d == f32::NEG_INFINITY => Volume::Silent,
                 (VolumeSpec::RelativeDb(d), Volume::Gain { db }) => Volume::Gain { db: db + d },
             };
             f.ctx.volume = match vol {
                 Volume::Gain { db } if !(GAIN_MIN_DB..=GAIN_MAX_DB).contains(&db) => {
-                    self.clamped(
-                        offset,
-                        "volume",
-                        &v,
-                        format!("{GAIN_MIN_DB}dB..{GAIN_MAX_DB}dB"),
-                    )?;
-                    Volume::Gain {
-                        db: db.clamp(GAIN_MIN_DB, GAIN_MAX_DB),
-                    }
+                    self.clamped(offset, "volume", &v, format!("{GAIN_MIN_DB}dB..{GAIN_MAX_DB}dB"))?;
+                    Volume::Gain { db: db.clamp(GAIN_MIN_DB, GAIN_MAX_DB) }
                 }
                 other => other,
             };
         }
         let mut contour = None;
         if let Some(v) = a.take("contour") {
-            let parsed = values::parse_contour(&v)
-                .ok_or_else(|| bad(self, "contour", &v, values::CONTOUR_FORMS))?;
+            let parsed = values::parse_contour(&v).ok_or_else(|| bad(self, "contour", &v, values::CONTOUR_FORMS))?;
             let mut points = Vec::with_capacity(parsed.len());
             for (at, spec) in parsed {
                 let t = self.compose_pitch(f.ctx.pitch, spec, offset, "contour", &v)?;
                 points.push((at, t));
             }
             contour = Some(self.contours.len());
-            self.contours.push(ContourRec {
-                points,
-                first_segment: self.doc.segments.len(),
-            });
+            self.contours.push(ContourRec { points, first_segment: self.doc.segments.len() });
         }
         let mut duration = None;
         if let Some(v) = a.take("duration") {
-            let ms = values::parse_time_ms(&v)
-                .ok_or_else(|| bad(self, "duration", &v, values::TIME_FORMS))?;
+            let ms = values::parse_time_ms(&v).ok_or_else(|| bad(self, "duration", &v, values::TIME_FORMS))?;
             let cap = f64::from(MAX_PROSODY_DURATION_MS);
             if ms > cap {
-                self.clamped(
-                    offset,
-                    "duration",
-                    &v,
-                    format!("{MAX_PROSODY_DURATION_MS}ms"),
-                )?;
+                self.clamped(offset, "duration", &v, format!("{MAX_PROSODY_DURATION_MS}ms"))?;
             }
             let idx = self.durations.len();
             self.durations.push(DurationRec {
@@ -1062,11 +856,7 @@ impl Parser<'_> {
         what: &'static str,
         value: &str,
     ) -> Result<PitchTransform, SsmlError> {
-        let base = if spec.reset {
-            PitchTransform::IDENTITY
-        } else {
-            current
-        };
+        let base = if spec.reset { PitchTransform::IDENTITY } else { current };
         let (t, was_clamped) = clamp_pitch(base.then(spec.change));
         if was_clamped {
             self.clamped(
@@ -1082,9 +872,7 @@ impl Parser<'_> {
     }
 
     fn say_as(&mut self, f: &mut Frame, a: &mut Attrs, offset: usize) -> Result<(), SsmlError> {
-        let kind = a
-            .take("interpret-as")
-            .ok_or_else(|| missing("say-as", "interpret-as", self.pos(offset)))?;
+        let kind = a.take("interpret-as").ok_or_else(|| missing("say-as", "interpret-as", self.pos(offset)))?;
         let format = a.take("format");
         let detail = a.take("detail");
         let interpret_as = match kind.trim().to_ascii_lowercase().as_str() {
@@ -1100,11 +888,7 @@ impl Parser<'_> {
             _ => None,
         };
         f.ctx.say_as = match interpret_as {
-            Some(interpret_as) => Some(Arc::new(SayAs {
-                interpret_as,
-                format,
-                detail,
-            })),
+            Some(interpret_as) => Some(Arc::new(SayAs { interpret_as, format, detail })),
             None => {
                 self.warn(
                     offset,
@@ -1122,9 +906,7 @@ impl Parser<'_> {
     }
 
     fn phoneme(&mut self, f: &mut Frame, a: &mut Attrs, offset: usize) -> Result<(), SsmlError> {
-        let ph = a
-            .take("ph")
-            .ok_or_else(|| missing("phoneme", "ph", self.pos(offset)))?;
+        let ph = a.take("ph").ok_or_else(|| missing("phoneme", "ph", self.pos(offset)))?;
         let alphabet = match a.take("alphabet") {
             None => Some(Alphabet::Ipa),
             Some(v) => match v.trim().to_ascii_lowercase().as_str() {
@@ -1146,11 +928,7 @@ impl Parser<'_> {
         };
         if let (Some(alphabet), Mode::Normal) = (alphabet, f.ctx.mode) {
             let seg = self.segment(
-                Content::Phonemes {
-                    alphabet,
-                    ph: ph.trim().to_owned(),
-                    text: String::new(),
-                },
+                Content::Phonemes { alphabet, ph: ph.trim().to_owned(), text: String::new() },
                 &f.ctx,
                 offset,
             );
@@ -1163,9 +941,7 @@ impl Parser<'_> {
     }
 
     fn voice(&mut self, f: &mut Frame, a: &mut Attrs, offset: usize) -> Result<(), SsmlError> {
-        let bad = |p: &Self, attr: &str, v: &str, forms: &str| {
-            invalid("voice", attr, v, forms, p.pos(offset))
-        };
+        let bad = |p: &Self, attr: &str, v: &str, forms: &str| invalid("voice", attr, v, forms, p.pos(offset));
         let name = a.take("name").map(|n| n.trim().to_owned());
         let gender = match a.take("gender") {
             None => None,
@@ -1180,34 +956,16 @@ impl Parser<'_> {
             let t = v.trim();
             match t.parse::<u32>() {
                 Ok(n) if n >= min && t.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
-                _ => Err(bad(
-                    p,
-                    attr,
-                    v,
-                    if min == 0 {
-                        "a non-negative integer"
-                    } else {
-                        "a positive integer"
-                    },
-                )),
+                _ => Err(bad(p, attr, v, if min == 0 { "a non-negative integer" } else { "a positive integer" })),
             }
         };
         let age = a.take("age").map(|v| int(self, "age", &v, 0)).transpose()?;
-        let variant = a
-            .take("variant")
-            .map(|v| int(self, "variant", &v, 1))
-            .transpose()?;
+        let variant = a.take("variant").map(|v| int(self, "variant", &v, 1)).transpose()?;
         let languages = a.take("languages").map(|l| l.trim().to_owned());
         for k in ["required", "ordering", "onvoicefailure"] {
             a.take(k);
         }
-        let voice = Voice {
-            name,
-            gender,
-            age,
-            variant,
-            languages,
-        };
+        let voice = Voice { name, gender, age, variant, languages };
         if voice != Voice::default() {
             f.ctx.voice = Some(Arc::new(voice));
         }
@@ -1228,10 +986,7 @@ impl Parser<'_> {
             Close::Sentence => self.push_event(EventKind::SentenceEnd),
             Close::Phoneme => {
                 if let Mode::Phoneme(i) = frame.ctx.mode
-                    && let Some(Segment {
-                        content: Content::Phonemes { text, .. },
-                        ..
-                    }) = self.doc.segments.get_mut(i)
+                    && let Some(Segment { content: Content::Phonemes { text, .. }, .. }) = self.doc.segments.get_mut(i)
                 {
                     *text = collapse_ws(text).trim().to_owned();
                 }
@@ -1277,18 +1032,12 @@ impl Parser<'_> {
                 continue;
             }
             let lo = points.partition_point(|p| p.0 <= start).saturating_sub(1);
-            let hi = points
-                .partition_point(|p| p.0 < end)
-                .min(points.len() - 1)
-                .max(lo);
+            let hi = points.partition_point(|p| p.0 < end).min(points.len() - 1).max(lo);
             let len = (end - start).max(f32::EPSILON);
             seg.controls.contour = Some(SegmentContour {
                 points: points[lo..=hi]
                     .iter()
-                    .map(|&(at, pitch)| ContourPoint {
-                        position: (at - start) / len,
-                        pitch,
-                    })
+                    .map(|&(at, pitch)| ContourPoint { position: (at - start) / len, pitch })
                     .collect(),
                 span: (start, end),
             });
@@ -1306,10 +1055,7 @@ impl Parser<'_> {
         let mut used = rec.claimed_ms > 0;
         for seg in &mut self.doc.segments[first..] {
             if seg.controls.duration.is_none() {
-                seg.controls.duration = Some(DurationTarget {
-                    group,
-                    total_ms: budget,
-                });
+                seg.controls.duration = Some(DurationTarget { group, total_ms: budget });
                 used = true;
             }
         }
@@ -1322,9 +1068,7 @@ impl Parser<'_> {
 /// Keeps a pitch transform inside the documented limits; reports whether it had to.
 fn clamp_pitch(t: PitchTransform) -> (PitchTransform, bool) {
     let c = PitchTransform {
-        absolute_hz: t
-            .absolute_hz
-            .map(|hz| hz.clamp(ABSOLUTE_HZ_MIN, ABSOLUTE_HZ_MAX)),
+        absolute_hz: t.absolute_hz.map(|hz| hz.clamp(ABSOLUTE_HZ_MIN, ABSOLUTE_HZ_MAX)),
         ratio: t.ratio.clamp(PITCH_RATIO_MIN, PITCH_RATIO_MAX),
         offset_hz: t.offset_hz.clamp(-PITCH_OFFSET_MAX_HZ, PITCH_OFFSET_MAX_HZ),
     };

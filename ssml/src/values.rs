@@ -75,44 +75,20 @@
 use crate::model::{BreakStrength, EmphasisLevel, PitchChange, Volume};
 
 /// Rate keyword factors, in the order x-slow, slow, medium, fast, x-fast.
-pub const RATE_KEYWORDS: [(&str, f32); 6] = [
-    ("x-slow", 0.5),
-    ("slow", 0.75),
-    ("medium", 1.0),
-    ("fast", 1.25),
-    ("x-fast", 1.75),
-    ("default", 1.0),
-];
+pub const RATE_KEYWORDS: [(&str, f32); 6] =
+    [("x-slow", 0.5), ("slow", 0.75), ("medium", 1.0), ("fast", 1.25), ("x-fast", 1.75), ("default", 1.0)];
 
 /// Pitch keyword changes in semitones relative to the voice default.
-pub const PITCH_KEYWORDS_ST: [(&str, f32); 6] = [
-    ("x-low", -6.0),
-    ("low", -3.0),
-    ("medium", 0.0),
-    ("high", 3.0),
-    ("x-high", 6.0),
-    ("default", 0.0),
-];
+pub const PITCH_KEYWORDS_ST: [(&str, f32); 6] =
+    [("x-low", -6.0), ("low", -3.0), ("medium", 0.0), ("high", 3.0), ("x-high", 6.0), ("default", 0.0)];
 
 /// Pitch-range keyword factors (multipliers of the voice's natural F0 excursion).
-pub const RANGE_KEYWORDS: [(&str, f32); 6] = [
-    ("x-low", 0.5),
-    ("low", 0.75),
-    ("medium", 1.0),
-    ("high", 1.5),
-    ("x-high", 2.0),
-    ("default", 1.0),
-];
+pub const RANGE_KEYWORDS: [(&str, f32); 6] =
+    [("x-low", 0.5), ("low", 0.75), ("medium", 1.0), ("high", 1.5), ("x-high", 2.0), ("default", 1.0)];
 
 /// Volume keyword gains in dB (`silent` is handled separately: it is −∞ dB).
-pub const VOLUME_KEYWORDS_DB: [(&str, f32); 6] = [
-    ("x-soft", -12.0),
-    ("soft", -6.0),
-    ("medium", 0.0),
-    ("loud", 6.0),
-    ("x-loud", 12.0),
-    ("default", 0.0),
-];
+pub const VOLUME_KEYWORDS_DB: [(&str, f32); 6] =
+    [("x-soft", -12.0), ("soft", -6.0), ("medium", 0.0), ("loud", 6.0), ("x-loud", 12.0), ("default", 0.0)];
 
 /// Break strengths and the silence each one stands for, in milliseconds.
 pub const BREAK_STRENGTH_MS: [(BreakStrength, u32); 6] = [
@@ -246,42 +222,24 @@ pub(crate) fn parse_range(s: &str) -> Option<PitchSpec> {
     pitch_like(s, &RANGE_KEYWORDS, PitchChange::Ratio)
 }
 
-fn pitch_like(
-    s: &str,
-    table: &[(&str, f32)],
-    kw: impl Fn(f32) -> PitchChange,
-) -> Option<PitchSpec> {
+fn pitch_like(s: &str, table: &[(&str, f32)], kw: impl Fn(f32) -> PitchChange) -> Option<PitchSpec> {
     let s = s.trim();
     if let Some(v) = keyword(table, s) {
-        return Some(PitchSpec {
-            reset: true,
-            change: kw(v),
-        });
+        return Some(PitchSpec { reset: true, change: kw(v) });
     }
     if let Some(num) = strip_unit(s, "hz") {
         if let Some(v) = signed_number(num) {
-            return Some(PitchSpec {
-                reset: false,
-                change: PitchChange::HzRelative(v as f32),
-            });
+            return Some(PitchSpec { reset: false, change: PitchChange::HzRelative(v as f32) });
         }
         let v = unsigned_number(num)?;
-        return Some(PitchSpec {
-            reset: true,
-            change: PitchChange::AbsoluteHz(v as f32),
-        });
+        return Some(PitchSpec { reset: true, change: PitchChange::AbsoluteHz(v as f32) });
     }
     if let Some(num) = strip_unit(s, "st") {
-        return signed_number(num).map(|v| PitchSpec {
-            reset: false,
-            change: PitchChange::Semitones(v as f32),
-        });
+        return signed_number(num).map(|v| PitchSpec { reset: false, change: PitchChange::Semitones(v as f32) });
     }
     if let Some(num) = strip_unit(s, "%") {
-        return signed_number(num).map(|v| PitchSpec {
-            reset: false,
-            change: PitchChange::Ratio((1.0 + v / 100.0).max(0.0) as f32),
-        });
+        return signed_number(num)
+            .map(|v| PitchSpec { reset: false, change: PitchChange::Ratio((1.0 + v / 100.0).max(0.0) as f32) });
     }
     None
 }
@@ -301,11 +259,7 @@ pub(crate) fn parse_volume(s: &str) -> Option<VolumeSpec> {
     if let Some(num) = strip_unit(s, "%") {
         let p = signed_number(num)?;
         let ratio = 1.0 + p / 100.0;
-        let db = if ratio <= 0.0 {
-            f32::NEG_INFINITY
-        } else {
-            (20.0 * ratio.log10()) as f32
-        };
+        let db = if ratio <= 0.0 { f32::NEG_INFINITY } else { (20.0 * ratio.log10()) as f32 };
         return Some(VolumeSpec::RelativeDb(db));
     }
     None
@@ -317,9 +271,7 @@ pub(crate) fn parse_time_ms(s: &str) -> Option<f64> {
     if let Some(num) = strip_unit(s, "ms") {
         return unsigned_number(num);
     }
-    strip_unit(s, "s")
-        .and_then(unsigned_number)
-        .map(|v| v * 1000.0)
+    strip_unit(s, "s").and_then(unsigned_number).map(|v| v * 1000.0)
 }
 
 pub(crate) fn parse_strength(s: &str) -> Option<BreakStrength> {
@@ -352,10 +304,7 @@ pub(crate) fn parse_level(s: &str) -> Option<EmphasisLevel> {
 
 /// The silence a break strength stands for.
 pub fn strength_ms(s: BreakStrength) -> u32 {
-    BREAK_STRENGTH_MS
-        .iter()
-        .find(|(k, _)| *k == s)
-        .map_or(500, |(_, ms)| *ms)
+    BREAK_STRENGTH_MS.iter().find(|(k, _)| *k == s).map_or(500, |(_, ms)| *ms)
 }
 
 /// `contour`: `(0%,+20Hz) (50%,-2st)`. Returns (fraction 0..=1, target) pairs sorted by
@@ -387,17 +336,13 @@ pub(crate) fn parse_contour(s: &str) -> Option<Vec<(f32, PitchSpec)>> {
 pub(crate) fn valid_lang(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         && !s.starts_with('-')
 }
 
 /// Emphasis realisation: (rate factor, semitones, dB).
 pub fn emphasis_mix(level: EmphasisLevel) -> (f32, f32, f32) {
-    EMPHASIS_MIX
-        .iter()
-        .find(|(l, ..)| *l == level)
-        .map_or((1.0, 0.0, 0.0), |(_, r, p, v)| (*r, *p, *v))
+    EMPHASIS_MIX.iter().find(|(l, ..)| *l == level).map_or((1.0, 0.0, 0.0), |(_, r, p, v)| (*r, *p, *v))
 }
 
 #[cfg(test)]
@@ -410,9 +355,7 @@ mod tests {
         assert_eq!(unsigned_number("12.5"), Some(12.5));
         assert_eq!(unsigned_number(".5"), Some(0.5));
         assert_eq!(unsigned_number("3."), Some(3.0));
-        for bad in [
-            "", ".", "-1", "+1", "1e3", "inf", "NaN", "1.2.3", " 1", "1x", "2000000",
-        ] {
+        for bad in ["", ".", "-1", "+1", "1e3", "inf", "NaN", "1.2.3", " 1", "1x", "2000000"] {
             assert_eq!(unsigned_number(bad), None, "{bad}");
         }
         assert_eq!(signed_number("+2"), Some(2.0));
@@ -449,20 +392,8 @@ mod tests {
         assert_eq!(p("high").change, PitchChange::Semitones(3.0));
         assert_eq!(p("x-high").change, PitchChange::Semitones(6.0));
         assert!(p("default").reset);
-        assert_eq!(
-            p("200Hz"),
-            PitchSpec {
-                reset: true,
-                change: PitchChange::AbsoluteHz(200.0)
-            }
-        );
-        assert_eq!(
-            p("+10Hz"),
-            PitchSpec {
-                reset: false,
-                change: PitchChange::HzRelative(10.0)
-            }
-        );
+        assert_eq!(p("200Hz"), PitchSpec { reset: true, change: PitchChange::AbsoluteHz(200.0) });
+        assert_eq!(p("+10Hz"), PitchSpec { reset: false, change: PitchChange::HzRelative(10.0) });
         assert_eq!(p("-10hz").change, PitchChange::HzRelative(-10.0));
         assert_eq!(p("+2st").change, PitchChange::Semitones(2.0));
         assert_eq!(p("-1.5st").change, PitchChange::Semitones(-1.5));
@@ -491,10 +422,7 @@ mod tests {
     fn volume_forms() {
         let v = |s| parse_volume(s).unwrap();
         assert_eq!(v("silent"), VolumeSpec::Absolute(Volume::Silent));
-        assert_eq!(
-            v("x-soft"),
-            VolumeSpec::Absolute(Volume::Gain { db: -12.0 })
-        );
+        assert_eq!(v("x-soft"), VolumeSpec::Absolute(Volume::Gain { db: -12.0 }));
         assert_eq!(v("soft"), VolumeSpec::Absolute(Volume::Gain { db: -6.0 }));
         assert_eq!(v("medium"), VolumeSpec::Absolute(Volume::Gain { db: 0.0 }));
         assert_eq!(v("loud"), VolumeSpec::Absolute(Volume::Gain { db: 6.0 }));
@@ -551,16 +479,7 @@ mod tests {
         assert!(c[3].1.reset);
         let sorted = parse_contour("(90%,+1st) (10%,-1st)").unwrap();
         assert_eq!(sorted[0].0, 0.1);
-        for bad in [
-            "",
-            "()",
-            "(0%)",
-            "(0%,+1st",
-            "(101%,+1st)",
-            "(5,+1st)",
-            "x (0%,+1st)",
-            "(0%,fast)",
-        ] {
+        for bad in ["", "()", "(0%)", "(0%,+1st", "(101%,+1st)", "(5,+1st)", "x (0%,+1st)", "(0%,fast)"] {
             assert_eq!(parse_contour(bad), None, "{bad}");
         }
     }
@@ -582,10 +501,7 @@ mod readme_sync {
     const README: &str = include_str!("../README.md");
 
     fn has_row(row: &str) {
-        assert!(
-            README.lines().any(|l| l.trim() == row),
-            "README.md lacks the row `{row}`"
-        );
+        assert!(README.lines().any(|l| l.trim() == row), "README.md lacks the row `{row}`");
     }
 
     #[test]

@@ -112,16 +112,8 @@ fn check(input: &str) {
     let opts = ParseOptions::default();
     if let Ok((doc, warnings)) = parse(input, &opts) {
         let n = input.len();
-        assert!(
-            doc.segments.len() <= n + 1,
-            "segments {} for {n} bytes",
-            doc.segments.len()
-        );
-        assert!(
-            doc.events.len() <= n + 1,
-            "events {} for {n} bytes",
-            doc.events.len()
-        );
+        assert!(doc.segments.len() <= n + 1, "segments {} for {n} bytes", doc.segments.len());
+        assert!(doc.events.len() <= n + 1, "events {} for {n} bytes", doc.events.len());
         let text: usize = doc
             .segments
             .iter()
@@ -131,12 +123,8 @@ fn check(input: &str) {
             })
             .sum();
         assert!(text <= 4 * n + 4, "text {text} for {n} bytes");
-        let points: usize = doc
-            .segments
-            .iter()
-            .filter_map(|s| s.controls.contour.as_ref())
-            .map(|c| c.points.len())
-            .sum();
+        let points: usize =
+            doc.segments.iter().filter_map(|s| s.controls.contour.as_ref()).map(|c| c.points.len()).sum();
         assert!(points <= 3 * n + 3, "contour points {points} for {n} bytes");
         assert!(warnings.len() <= opts.max_warnings + 1);
         for e in &doc.events {
@@ -156,10 +144,7 @@ fn check(input: &str) {
         assert_eq!(doc.items().count(), doc.segments.len() + doc.events.len());
     }
     // Strict mode must not panic either, and errors must render.
-    let strict = ParseOptions {
-        strict: true,
-        ..opts
-    };
+    let strict = ParseOptions { strict: true, ..opts };
     if let Err(e) = parse(input, &strict) {
         let _ = e.to_string();
         if let Some(p) = e.position() {
@@ -228,9 +213,5 @@ fn many_segments_share_one_voice() {
     let (doc, _) = parse(&xml, &ParseOptions::default()).unwrap();
     assert_eq!(doc.segments.len(), 20_000);
     let first = doc.segments[0].voice.as_ref().unwrap();
-    assert!(
-        doc.segments
-            .iter()
-            .all(|s| std::sync::Arc::ptr_eq(first, s.voice.as_ref().unwrap()))
-    );
+    assert!(doc.segments.iter().all(|s| std::sync::Arc::ptr_eq(first, s.voice.as_ref().unwrap())));
 }

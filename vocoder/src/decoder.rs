@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
 
-use warble_acoustic::nn::{key, AdainResBlk1d, Conv1d, LoadError, Loader};
+use warble_acoustic::nn::{AdainResBlk1d, Conv1d, LoadError, Loader, key};
 
 use crate::generator::{Generator, GeneratorConfig};
 
@@ -19,7 +19,13 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    pub fn load(l: &mut Loader, prefix: &str, dim_in: usize, style_dim: usize, cfg: &GeneratorConfig) -> Result<Self, LoadError> {
+    pub fn load(
+        l: &mut Loader,
+        prefix: &str,
+        dim_in: usize,
+        style_dim: usize,
+        cfg: &GeneratorConfig,
+    ) -> Result<Self, LoadError> {
         let k = |n: &str| key(prefix, n);
         let res_ch = 64;
         let hidden = 1024;

@@ -7,12 +7,12 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, TensorData};
 
-use warble_acoustic::nn::{key, AdaIn1d, Conv1d, ConvTranspose1d, Linear, LoadError, Loader};
+use warble_acoustic::nn::{AdaIn1d, Conv1d, ConvTranspose1d, Linear, LoadError, Loader, key};
 
-use crate::host::{adain_snake_padded, HostConv, PaddedRows};
-use crate::source::{harmonic_source, SineGenConfig, SourceNoise};
-use std::sync::Arc;
+use crate::host::{HostConv, PaddedRows, adain_snake_padded};
+use crate::source::{SineGenConfig, SourceNoise, harmonic_source};
 use crate::stft::Stft;
+use std::sync::Arc;
 
 /// Hyper-parameters of the generator (`config.json` → `istftnet`).
 #[derive(Debug, Clone)]
@@ -54,15 +54,16 @@ pub struct AdaInResBlock1 {
 }
 
 impl AdaInResBlock1 {
-    fn load(l: &mut Loader, prefix: &str, channels: usize, kernel: usize, dilations: &[usize], style_dim: usize) -> Result<Self, LoadError> {
-        let mut b = Self {
-            convs1: vec![],
-            convs2: vec![],
-            adain1: vec![],
-            adain2: vec![],
-            alpha1: vec![],
-            alpha2: vec![],
-        };
+    fn load(
+        l: &mut Loader,
+        prefix: &str,
+        channels: usize,
+        kernel: usize,
+        dilations: &[usize],
+        style_dim: usize,
+    ) -> Result<Self, LoadError> {
+        let mut b =
+            Self { convs1: vec![], convs2: vec![], adain1: vec![], adain2: vec![], alpha1: vec![], alpha2: vec![] };
         for (j, &d) in dilations.iter().enumerate() {
             b.convs1.push(Conv1d::load_same(l, &key(prefix, &format!("convs1.{j}")), channels, channels, kernel, d)?);
             b.convs2.push(Conv1d::load_same(l, &key(prefix, &format!("convs2.{j}")), channels, channels, kernel, 1)?);
@@ -176,9 +177,8 @@ impl Generator {
     pub fn load(l: &mut Loader, prefix: &str, cfg: &GeneratorConfig) -> Result<Self, LoadError> {
         let sine = SineGenConfig::kokoro_v1();
         let bins2 = cfg.n_fft + 2;
-        let m_source = SourceModule {
-            l_linear: Linear::load(l, &key(prefix, "m_source.l_linear"), sine.harmonics, 1, true)?,
-        };
+        let m_source =
+            SourceModule { l_linear: Linear::load(l, &key(prefix, "m_source.l_linear"), sine.harmonics, 1, true)? };
         let mut noise_convs = vec![];
         let mut noise_res = vec![];
         let mut ups = vec![];
@@ -188,20 +188,54 @@ impl Generator {
             let (u, k) = (cfg.upsample_rates[i], cfg.upsample_kernel_sizes[i]);
             let c_in = cfg.upsample_initial_channel >> i;
             let c_out = cfg.upsample_initial_channel >> (i + 1);
-            ups.push(ConvTranspose1d::load(l, &key(prefix, &format!("ups.{i}")), c_in, c_out, k, u, (k - u) / 2, 0, 1)?);
+            ups.push(ConvTranspose1d::load(
+                l,
+                &key(prefix, &format!("ups.{i}")),
+                c_in,
+                c_out,
+                k,
+                u,
+                (k - u) / 2,
+                0,
+                1,
+            )?);
             // The source spectrum runs at hop-rate; bring it to this stage's rate with a strided conv.
             let stride: usize = cfg.upsample_rates[i + 1..].iter().product();
             let nc = if i + 1 < stages {
-                Conv1d::load(l, &key(prefix, &format!("noise_convs.{i}")), bins2, c_out, stride * 2, stride, stride.div_ceil(2), 1, true)?
+                Conv1d::load(
+                    l,
+                    &key(prefix, &format!("noise_convs.{i}")),
+                    bins2,
+                    c_out,
+                    stride * 2,
+                    stride,
+                    stride.div_ceil(2),
+                    1,
+                    true,
+                )?
             } else {
                 Conv1d::load(l, &key(prefix, &format!("noise_convs.{i}")), bins2, c_out, 1, 1, 0, 1, true)?
             };
             noise_convs.push(nc);
             let (nk, nd) = if i + 1 < stages { (7, vec![1, 3, 5]) } else { (11, vec![1, 3, 5]) };
-            noise_res.push(AdaInResBlock1::load(l, &key(prefix, &format!("noise_res.{i}")), c_out, nk, &nd, cfg.style_dim)?);
+            noise_res.push(AdaInResBlock1::load(
+                l,
+                &key(prefix, &format!("noise_res.{i}")),
+                c_out,
+                nk,
+                &nd,
+                cfg.style_dim,
+            )?);
             for (j, (&rk, rd)) in cfg.resblock_kernel_sizes.iter().zip(&cfg.resblock_dilation_sizes).enumerate() {
                 let idx = i * cfg.resblock_kernel_sizes.len() + j;
-                resblocks.push(AdaInResBlock1::load(l, &key(prefix, &format!("resblocks.{idx}")), c_out, rk, rd, cfg.style_dim)?);
+                resblocks.push(AdaInResBlock1::load(
+                    l,
+                    &key(prefix, &format!("resblocks.{idx}")),
+                    c_out,
+                    rk,
+                    rd,
+                    cfg.style_dim,
+                )?);
             }
         }
         let last = cfg.upsample_initial_channel >> stages;

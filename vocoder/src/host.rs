@@ -79,9 +79,7 @@ impl PaddedRows {
     /// Every row's signal columns, for filling them in parallel.
     fn rows_mut(&mut self) -> impl IndexedParallelIterator<Item = &mut [f32]> {
         let t = self.t;
-        self.data
-            .par_chunks_mut(self.stride.max(1))
-            .map(move |row| &mut row[PAD..][..t])
+        self.data.par_chunks_mut(self.stride.max(1)).map(move |row| &mut row[PAD..][..t])
     }
 }
 
@@ -200,14 +198,7 @@ const TILE: usize = 1024;
 
 impl HostConv {
     /// From PyTorch's `weight [C_out, C_in, K]` (row-major) and `bias [C_out]`.
-    pub fn new(
-        weight: &[f32],
-        bias: &[f32],
-        c_out: usize,
-        c_in: usize,
-        kernel: usize,
-        dilation: usize,
-    ) -> Self {
+    pub fn new(weight: &[f32], bias: &[f32], c_out: usize, c_in: usize, kernel: usize, dilation: usize) -> Self {
         assert_eq!(weight.len(), c_out * c_in * kernel, "conv weight shape");
         assert_eq!(bias.len(), c_out, "conv bias shape");
         assert!(kernel % 2 == 1, "same padding needs an odd kernel");
@@ -221,7 +212,7 @@ impl HostConv {
                 }
             }
         }
-        let direct = c_out % GROUP == 0 && avx512();
+        let direct = c_out.is_multiple_of(GROUP) && avx512();
         let mut packed = Vec::new();
         if direct {
             packed.reserve(weight.len());
@@ -233,16 +224,7 @@ impl HostConv {
                 }
             }
         }
-        Self {
-            weight: w,
-            packed,
-            bias: bias.to_vec(),
-            c_in,
-            c_out,
-            kernel,
-            dilation,
-            direct,
-        }
+        Self { weight: w, packed, bias: bias.to_vec(), c_in, c_out, kernel, dilation, direct }
     }
 
     /// The same convolution through the im2col + GEMM kernel (the fallback, kept testable on any CPU).
@@ -308,7 +290,18 @@ impl HostConv {
                                 edge[j * TILE_T + i] = if accumulate { *dst.0.add((o + j) * t + t0 + i) } else { 0.0 };
                             }
                         }
-                        conv_tile(self.kernel, xp, x.stride, wp, self.c_in, self.dilation, edge.as_mut_ptr(), TILE_T, bias, accumulate);
+                        conv_tile(
+                            self.kernel,
+                            xp,
+                            x.stride,
+                            wp,
+                            self.c_in,
+                            self.dilation,
+                            edge.as_mut_ptr(),
+                            TILE_T,
+                            bias,
+                            accumulate,
+                        );
                         for j in 0..GROUP {
                             for i in 0..n {
                                 *dst.0.add((o + j) * t + t0 + i) = edge[j * TILE_T + i];
@@ -333,49 +326,47 @@ impl HostConv {
         let first = PAD - self.dilation * (self.kernel - 1) / 2;
         let out = SendPtr(y.as_mut_ptr());
         let tiles = t.div_ceil(TILE);
-        (0..tiles)
-            .into_par_iter()
-            .for_each_init(Vec::new, |cols: &mut Vec<f32>, tile| {
-                let t0 = tile * TILE;
-                let n = TILE.min(t - t0);
-                if cols.len() < rows * n {
-                    cols.resize(rows * n, 0.0);
+        (0..tiles).into_par_iter().for_each_init(Vec::new, |cols: &mut Vec<f32>, tile| {
+            let t0 = tile * TILE;
+            let n = TILE.min(t - t0);
+            if cols.len() < rows * n {
+                cols.resize(rows * n, 0.0);
+            }
+            // im2col by rows: row (k, c) is x[c] shifted by k·dilation, one contiguous copy (the padding
+            // supplies the zeros).
+            for k in 0..self.kernel {
+                for c in 0..self.c_in {
+                    let src = &x.data[c * x.stride + first + t0 + k * self.dilation..][..n];
+                    cols[(k * self.c_in + c) * n..][..n].copy_from_slice(src);
                 }
-                // im2col by rows: row (k, c) is x[c] shifted by k·dilation, one contiguous copy (the padding
-                // supplies the zeros).
-                for k in 0..self.kernel {
-                    for c in 0..self.c_in {
-                        let src = &x.data[c * x.stride + first + t0 + k * self.dilation..][..n];
-                        cols[(k * self.c_in + c) * n..][..n].copy_from_slice(src);
-                    }
-                }
-                let dst = out;
-                // SAFETY: each tile writes only its own columns `t0..t0 + n` of `y` (rows of stride `t`); `cols`
-                // and the weight are valid for the strides given.
-                unsafe {
-                    gemm::gemm(
-                        self.c_out,
-                        n,
-                        rows,
-                        dst.0.add(t0),
-                        1,
-                        t as isize,
-                        true,
-                        self.weight.as_ptr(),
-                        1,
-                        rows as isize,
-                        cols.as_ptr(),
-                        1,
-                        n as isize,
-                        1.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
-            });
+            }
+            let dst = out;
+            // SAFETY: each tile writes only its own columns `t0..t0 + n` of `y` (rows of stride `t`); `cols`
+            // and the weight are valid for the strides given.
+            unsafe {
+                gemm::gemm(
+                    self.c_out,
+                    n,
+                    rows,
+                    dst.0.add(t0),
+                    1,
+                    t as isize,
+                    true,
+                    self.weight.as_ptr(),
+                    1,
+                    rows as isize,
+                    cols.as_ptr(),
+                    1,
+                    n as isize,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        });
     }
 }
 
@@ -446,8 +437,8 @@ unsafe fn conv_tile_avx512<const K: usize>(
         let mut acc = [[_mm512_setzero_ps(); V]; GROUP];
         for j in 0..GROUP {
             let b = _mm512_set1_ps(bias[j]);
-            for v in 0..V {
-                acc[j][v] = if accumulate { _mm512_add_ps(_mm512_loadu_ps(y.add(j * y_stride + 16 * v)), b) } else { b };
+            for (v, a) in acc[j].iter_mut().enumerate() {
+                *a = if accumulate { _mm512_add_ps(_mm512_loadu_ps(y.add(j * y_stride + 16 * v)), b) } else { b };
             }
         }
         let mut wp = w;
@@ -467,21 +458,21 @@ unsafe fn conv_tile_avx512<const K: usize>(
             for k in 0..kernel {
                 let xp = row.add(k * dilation);
                 let mut xs = [_mm512_setzero_ps(); V];
-                for v in 0..V {
-                    xs[v] = _mm512_loadu_ps(xp.add(16 * v));
+                for (v, xv) in xs.iter_mut().enumerate() {
+                    *xv = _mm512_loadu_ps(xp.add(16 * v));
                 }
-                for j in 0..GROUP {
+                for (j, acc_j) in acc.iter_mut().enumerate() {
                     let wj = _mm512_set1_ps(*wp.add(j));
-                    for v in 0..V {
-                        acc[j][v] = _mm512_fmadd_ps(xs[v], wj, acc[j][v]);
+                    for (a, &xv) in acc_j.iter_mut().zip(&xs) {
+                        *a = _mm512_fmadd_ps(xv, wj, *a);
                     }
                 }
                 wp = wp.add(GROUP);
             }
         }
-        for j in 0..GROUP {
-            for v in 0..V {
-                _mm512_storeu_ps(y.add(j * y_stride + 16 * v), acc[j][v]);
+        for (j, acc_j) in acc.iter().enumerate() {
+            for (v, &a) in acc_j.iter().enumerate() {
+                _mm512_storeu_ps(y.add(j * y_stride + 16 * v), a);
             }
         }
     }
@@ -706,19 +697,22 @@ mod tests {
             let gemm = direct.clone().without_direct_kernel();
             for (name, conv) in [("default", &direct), ("gemm", &gemm)] {
                 let worst = |got: &[f32], offset: &[f32]| {
-                    got.iter()
-                        .zip(&want)
-                        .zip(offset)
-                        .map(|((a, b), r)| (a - r - b).abs())
-                        .fold(0.0f32, f32::max)
+                    got.iter().zip(&want).zip(offset).map(|((a, b), r)| (a - r - b).abs()).fold(0.0f32, f32::max)
                 };
                 let got = conv.forward(&x, t);
                 let zeros = vec![0.0; got.len()];
-                assert!(worst(&got, &zeros) < 1e-4, "{name}: c_in {c_in} c_out {c_out} k {k} d {d} t {t}: {}", worst(&got, &zeros));
+                assert!(
+                    worst(&got, &zeros) < 1e-4,
+                    "{name}: c_in {c_in} c_out {c_out} k {k} d {d} t {t}: {}",
+                    worst(&got, &zeros)
+                );
                 // y += conv(x): the residual connection.
                 let mut acc = residual.clone();
                 conv.forward_padded(&PaddedRows::from_rows(&x, c_in, t), &mut acc, true);
-                assert!(worst(&acc, &residual) < 1e-4, "{name} accumulate: c_in {c_in} c_out {c_out} k {k} d {d} t {t}");
+                assert!(
+                    worst(&acc, &residual) < 1e-4,
+                    "{name} accumulate: c_in {c_in} c_out {c_out} k {k} d {d} t {t}"
+                );
             }
         }
     }
@@ -752,8 +746,7 @@ mod tests {
             let mean = row.iter().map(|&v| v as f64).sum::<f64>() / t as f64;
             let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / t as f64;
             for j in 0..t {
-                let h = (1.0 + gamma[ch] as f64) * (row[j] as f64 - mean) / (var + 1e-5).sqrt()
-                    + beta[ch] as f64;
+                let h = (1.0 + gamma[ch] as f64) * (row[j] as f64 - mean) / (var + 1e-5).sqrt() + beta[ch] as f64;
                 let a = alpha[ch] as f64;
                 let want = h + (a * h).sin().powi(2) / a;
                 assert!((got[ch * t + j] as f64 - want).abs() < 1e-5, "{ch} {j}");

@@ -99,24 +99,23 @@ pub fn harmonic_source(f0: &[f32], w: &[f32], b: f32, cfg: &SineGenConfig, noise
 /// One output sample of onnxruntime's linear half-pixel `Resize` along time for channel `c` of `channels`
 /// (the rank-3 input runs as trilinear with depth 1; the channel axis contributes weight 0.5·… terms that this
 /// reproduces, including the last channel's clamped neighbour).
-fn ort_linear_resize_at(x: usize, in_len: usize, scale: f32, c: usize, channels: usize, value: impl Fn(usize) -> f32) -> f32 {
+fn ort_linear_resize_at(
+    x: usize,
+    in_len: usize,
+    scale: f32,
+    c: usize,
+    channels: usize,
+    value: impl Fn(usize) -> f32,
+) -> f32 {
     let max = (in_len - 1) as f32;
     let ix = (((x as f32 + 0.5) / scale) - 0.5).clamp(0.0, max);
     let x1 = (ix as usize).min(in_len - 1);
     let x2 = (x1 + 1).min(in_len - 1);
-    let (dx1, dx2) = if x1 == x2 {
-        (0.5, 0.5)
-    } else {
-        ((ix - x1 as f32).abs(), (ix - x2 as f32).abs())
-    };
+    let (dx1, dx2) = if x1 == x2 { (0.5, 0.5) } else { ((ix - x1 as f32).abs(), (ix - x2 as f32).abs()) };
     let k = if c + 1 < channels { 0.5 } else { 0.25 };
     let a = (dx2 * k) * value(x1);
     let b = (dx1 * k) * value(x2);
-    if c + 1 < channels {
-        ((a + b) + a) + b
-    } else {
-        ((((((a + b) + a) + b) + a) + b) + a) + b
-    }
+    if c + 1 < channels { ((a + b) + a) + b } else { ((((((a + b) + a) + b) + a) + b) + a) + b }
 }
 
 fn noise_rng(noise: SourceNoise) -> Option<NormalRng> {

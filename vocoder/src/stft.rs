@@ -22,9 +22,7 @@ pub struct Stft {
 
 /// Periodic Hann window (`torch.hann_window(n, periodic=True)`).
 pub fn hann_periodic(n: usize) -> Vec<f32> {
-    (0..n)
-        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32)
-        .collect()
+    (0..n).map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32).collect()
 }
 
 impl Stft {

@@ -13,19 +13,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("WARBLE_MODEL_DIR").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models"));
-    let cache = args
-        .next()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("warble-load-time-cache"));
+    let cache = args.next().map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("warble-load-time-cache"));
     let _ = std::fs::remove_dir_all(&cache);
 
     let start = Instant::now();
     let direct = warble_weights::load(&model)?;
-    println!(
-        "direct load (no cache):   {:>8.3} s  ({} tensors)",
-        start.elapsed().as_secs_f64(),
-        direct.len()
-    );
+    println!("direct load (no cache):   {:>8.3} s  ({} tensors)", start.elapsed().as_secs_f64(), direct.len());
     drop(direct);
     for run in ["cold", "warm", "warm"] {
         let (map, info) = warble_weights::load_cached(&model, &cache)?;

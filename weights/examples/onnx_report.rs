@@ -4,10 +4,7 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .ok_or("usage: onnx_report <model.onnx>")?;
+    let path = std::env::args().nth(1).map(PathBuf::from).ok_or("usage: onnx_report <model.onnx>")?;
     let (map, report) = warble_weights::onnx::load_onnx(&path)?;
     for account in &report.initializers {
         let detail = match &account.role {
@@ -19,12 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             warble_weights::onnx::InitializerRole::Buffer { what } => what.to_string(),
             warble_weights::onnx::InitializerRole::Constant => account.consumers.join(","),
         };
-        println!(
-            "{}\t{}\t{:?}\t{detail}",
-            account.role.kind(),
-            account.name,
-            account.shape
-        );
+        println!("{}\t{}\t{:?}\t{detail}", account.role.kind(), account.name, account.shape);
     }
     eprintln!(
         "{} nodes, {} initializers: {} weight, {} qparam, {} derived, {} buffer, {} const → {} keys, {} parameters",

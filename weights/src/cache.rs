@@ -57,11 +57,7 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 /// `$WARBLE_CACHE_DIR`, else `$XDG_CACHE_HOME/warble/weights`, else
 /// `$HOME/.cache/warble/weights`, else `<temp dir>/warble/weights`.
 pub fn default_cache_dir() -> PathBuf {
-    let from_env = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(dir) = from_env("WARBLE_CACHE_DIR") {
         return dir;
     }
@@ -74,11 +70,7 @@ pub fn default_cache_dir() -> PathBuf {
 /// The cache file name for a source file (see the module docs for its parts).
 pub fn cache_file_name(source: &Path) -> Result<String, WeightsError> {
     let metadata = std::fs::metadata(source).map_err(|e| WeightsError::io(source, e))?;
-    let mtime_ns = metadata
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
+    let mtime_ns = metadata.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
     let mut head = Vec::with_capacity(1 << 20);
     std::fs::File::open(source)
         .and_then(|f| f.take(1 << 20).read_to_end(&mut head))
@@ -86,20 +78,9 @@ pub fn cache_file_name(source: &Path) -> Result<String, WeightsError> {
     // The canonical path (symlinks and `..` resolved), so every spelling of a path shares a cache.
     let absolute = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
     let path_hash = fnv1a(absolute.to_string_lossy().as_bytes(), FNV_OFFSET);
-    let stem = source
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let stem = source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
     Ok(format!(
         "{stem}-{:08x}-{}-{mtime_ns}-{:016x}.c{CACHE_FORMAT}.safetensors",
         path_hash as u32,
@@ -122,13 +103,7 @@ pub fn load_cached(path: &Path, cache_dir: &Path) -> Result<(WeightMap, LoadInfo
     if cache_file.is_file() {
         match safetensors_file::read_map(&cache_file, (MARKER_KEY, &marker_value)) {
             Ok(map) => {
-                let info = LoadInfo {
-                    source,
-                    cache_file,
-                    cache_hit: true,
-                    elapsed: start.elapsed(),
-                    cache_note: None,
-                };
+                let info = LoadInfo { source, cache_file, cache_hit: true, elapsed: start.elapsed(), cache_note: None };
                 return Ok((map, info));
             }
             Err(e) => note = Some(format!("ignored unreadable cache file: {e}")),
@@ -140,13 +115,7 @@ pub fn load_cached(path: &Path, cache_dir: &Path) -> Result<(WeightMap, LoadInfo
     } else {
         remove_stale(cache_dir, &name);
     }
-    let info = LoadInfo {
-        source,
-        cache_file,
-        cache_hit: false,
-        elapsed: start.elapsed(),
-        cache_note: note,
-    };
+    let info = LoadInfo { source, cache_file, cache_hit: false, elapsed: start.elapsed(), cache_note: note };
     Ok((map, info))
 }
 
@@ -158,9 +127,7 @@ fn write_atomically(
     marker_value: &str,
 ) -> Result<(), WeightsError> {
     std::fs::create_dir_all(cache_dir).map_err(|e| WeightsError::io(cache_dir, e))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let temp = cache_dir.join(format!(".tmp-{}-{nanos}.safetensors", std::process::id()));
     let metadata = HashMap::from([
         (MARKER_KEY.to_string(), marker_value.to_string()),
@@ -168,9 +135,7 @@ fn write_atomically(
     ]);
     let result = (|| {
         safetensors_file::write_map(map, metadata, &temp)?;
-        std::fs::File::open(&temp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| WeightsError::io(&temp, e))?;
+        std::fs::File::open(&temp).and_then(|f| f.sync_all()).map_err(|e| WeightsError::io(&temp, e))?;
         std::fs::rename(&temp, cache_file).map_err(|e| WeightsError::io(cache_file, e))
     })();
     if result.is_err() {

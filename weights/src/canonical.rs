@@ -29,21 +29,13 @@ pub fn kokoro_v1_0_layout() -> &'static [ExpectedTensor] {
     static LAYOUT: OnceLock<Vec<ExpectedTensor>> = OnceLock::new();
     LAYOUT.get_or_init(|| {
         let mut layout = BTreeMap::new();
-        for line in KOKORO_V1_0_CHECKPOINT_KEYS
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
+        for line in KOKORO_V1_0_CHECKPOINT_KEYS.lines().filter(|l| !l.trim().is_empty()) {
             let mut fields = line.split('\t');
-            let (Some(group), Some(key), Some(shape)) =
-                (fields.next(), fields.next(), fields.next())
-            else {
+            let (Some(group), Some(key), Some(shape)) = (fields.next(), fields.next(), fields.next()) else {
                 continue;
             };
-            let shape: Vec<usize> = shape
-                .trim_matches(|c| c == '[' || c == ']')
-                .split(',')
-                .filter_map(|d| d.trim().parse().ok())
-                .collect();
+            let shape: Vec<usize> =
+                shape.trim_matches(|c| c == '[' || c == ']').split(',').filter_map(|d| d.trim().parse().ok()).collect();
             let Some(name) = canonical_name(&format!("{group}.{key}")) else {
                 continue;
             };
@@ -57,10 +49,7 @@ pub fn kokoro_v1_0_layout() -> &'static [ExpectedTensor] {
             };
             layout.insert(name, shape);
         }
-        layout
-            .into_iter()
-            .map(|(key, shape)| ExpectedTensor { key, shape })
-            .collect()
+        layout.into_iter().map(|(key, shape)| ExpectedTensor { key, shape }).collect()
     })
 }
 
@@ -70,54 +59,35 @@ pub fn kokoro_v1_0_layout() -> &'static [ExpectedTensor] {
 pub fn canonical_name(key: &str) -> Option<String> {
     let name: Vec<&str> = key.split('.').filter(|s| *s != "module").collect();
     let name = name.join(".");
-    if name.starts_with("bert.pooler.")
-        || name.ends_with(".num_batches_tracked")
-        || name.ends_with(".position_ids")
-    {
+    if name.starts_with("bert.pooler.") || name.ends_with(".num_batches_tracked") || name.ends_with(".position_ids") {
         return None;
     }
     Some(name)
 }
 
 /// Weight-norm parameter naming conventions: (magnitude suffix, direction suffix).
-const WEIGHT_NORM_SUFFIXES: &[(&str, &str)] = &[
-    (".weight_g", ".weight_v"),
-    (
-        ".parametrizations.weight.original0",
-        ".parametrizations.weight.original1",
-    ),
-];
+const WEIGHT_NORM_SUFFIXES: &[(&str, &str)] =
+    &[(".weight_g", ".weight_v"), (".parametrizations.weight.original0", ".parametrizations.weight.original1")];
 
 /// `W = g · v / ‖v‖`, the norm taken per slice along dim 0 over all remaining dims.
 pub fn fold_weight_norm(key: &str, g: &Tensor, v: &Tensor) -> Result<Tensor, WeightsError> {
     let rows = v.shape.first().copied().unwrap_or(0);
-    let g_ok = g.data.len() == rows
-        && g.shape.first() == Some(&rows)
-        && g.shape.iter().skip(1).all(|&d| d == 1);
+    let g_ok = g.data.len() == rows && g.shape.first() == Some(&rows) && g.shape.iter().skip(1).all(|&d| d == 1);
     if !g_ok || rows == 0 {
         return Err(WeightsError::ShapeMismatch {
             key: format!("{key} (weight-norm magnitude)"),
             found: g.shape.clone(),
-            expected: std::iter::once(rows)
-                .chain(std::iter::repeat_n(1, v.shape.len().saturating_sub(1)))
-                .collect(),
+            expected: std::iter::once(rows).chain(std::iter::repeat_n(1, v.shape.len().saturating_sub(1))).collect(),
         });
     }
     let per_row = v.data.len() / rows;
     let mut data = Vec::with_capacity(v.data.len());
     for (row, &magnitude) in v.data.chunks_exact(per_row.max(1)).zip(&g.data) {
-        let norm = row
-            .iter()
-            .map(|&x| f64::from(x) * f64::from(x))
-            .sum::<f64>()
-            .sqrt();
+        let norm = row.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
         let factor = f64::from(magnitude) / norm;
         data.extend(row.iter().map(|&x| (f64::from(x) * factor) as f32));
     }
-    Ok(Tensor {
-        shape: v.shape.clone(),
-        data,
-    })
+    Ok(Tensor { shape: v.shape.clone(), data })
 }
 
 /// Renames raw checkpoint tensors to canonical keys and folds weight norm.
@@ -142,16 +112,11 @@ pub fn canonicalize(raw: Vec<(String, Tensor)>, path: &Path) -> Result<WeightMap
         let Some((_, t)) = renamed.remove(&name) else {
             continue;
         }; // already consumed as a pair
-        let pair = WEIGHT_NORM_SUFFIXES
-            .iter()
-            .find_map(|&(g_suffix, v_suffix)| {
-                name.strip_suffix(g_suffix)
-                    .map(|m| (m.to_string(), true, v_suffix, g_suffix))
-                    .or_else(|| {
-                        name.strip_suffix(v_suffix)
-                            .map(|m| (m.to_string(), false, g_suffix, v_suffix))
-                    })
-            });
+        let pair = WEIGHT_NORM_SUFFIXES.iter().find_map(|&(g_suffix, v_suffix)| {
+            name.strip_suffix(g_suffix)
+                .map(|m| (m.to_string(), true, v_suffix, g_suffix))
+                .or_else(|| name.strip_suffix(v_suffix).map(|m| (m.to_string(), false, g_suffix, v_suffix)))
+        });
         let Some((module, is_g, partner_suffix, _)) = pair else {
             map.insert(name, t);
             continue;
@@ -160,10 +125,7 @@ pub fn canonicalize(raw: Vec<(String, Tensor)>, path: &Path) -> Result<WeightMap
         let Some((_, other)) = renamed.remove(&partner) else {
             return Err(WeightsError::MissingKey {
                 key: partner,
-                hint: format!(
-                    " (it is the weight-norm partner of {name:?} in {})",
-                    path.display()
-                ),
+                hint: format!(" (it is the weight-norm partner of {name:?} in {})", path.display()),
             });
         };
         let (g, v) = if is_g { (t, other) } else { (other, t) };
@@ -190,39 +152,20 @@ mod tests {
         let layout = kokoro_v1_0_layout();
         assert_eq!(layout.len(), 457);
         let find = |k: &str| layout.iter().find(|e| e.key == k).map(|e| e.shape.clone());
-        assert_eq!(
-            find("decoder.generator.ups.0.weight"),
-            Some(vec![512, 256, 20])
-        );
+        assert_eq!(find("decoder.generator.ups.0.weight"), Some(vec![512, 256, 20]));
         assert_eq!(find("text_encoder.cnn.0.0.weight"), Some(vec![512, 512, 5]));
-        assert_eq!(
-            find("predictor.text_encoder.lstms.0.weight_ih_l0_reverse"),
-            Some(vec![1024, 640])
-        );
+        assert_eq!(find("predictor.text_encoder.lstms.0.weight_ih_l0_reverse"), Some(vec![1024, 640]));
         assert_eq!(find("bert.pooler.weight"), None);
-        assert!(
-            layout
-                .iter()
-                .all(|e| !e.key.contains("weight_g") && !e.key.contains("module"))
-        );
+        assert!(layout.iter().all(|e| !e.key.contains("weight_g") && !e.key.contains("module")));
     }
 
     #[test]
     fn weight_norm_folds_per_row() {
-        let v = Tensor {
-            shape: vec![2, 1, 2],
-            data: vec![3.0, 4.0, 0.0, 2.0],
-        };
-        let g = Tensor {
-            shape: vec![2, 1, 1],
-            data: vec![10.0, 0.5],
-        };
+        let v = Tensor { shape: vec![2, 1, 2], data: vec![3.0, 4.0, 0.0, 2.0] };
+        let g = Tensor { shape: vec![2, 1, 1], data: vec![10.0, 0.5] };
         let w = fold_weight_norm("x.weight", &g, &v).unwrap();
         assert_eq!(w.data, vec![6.0, 8.0, 0.0, 0.5]);
-        let bad_g = Tensor {
-            shape: vec![3, 1, 1],
-            data: vec![1.0; 3],
-        };
+        let bad_g = Tensor { shape: vec![3, 1, 1], data: vec![1.0; 3] };
         assert!(fold_weight_norm("x.weight", &bad_g, &v).is_err());
     }
 }

@@ -12,9 +12,7 @@ pub enum WeightsError {
     NotFound { path: PathBuf, detail: String },
 
     /// A folder was given but holds no file with a supported extension.
-    #[error(
-        "no weights file in folder {dir}: looked for *.onnx, *.pth, *.pt and *.safetensors, found {found}"
-    )]
+    #[error("no weights file in folder {dir}: looked for *.onnx, *.pth, *.pt and *.safetensors, found {found}")]
     NoModelFile { dir: PathBuf, found: String },
 
     /// A folder was given that holds several candidate files.
@@ -22,9 +20,7 @@ pub enum WeightsError {
     AmbiguousModelDir { dir: PathBuf, candidates: String },
 
     /// The extension does not name a supported format.
-    #[error(
-        "unsupported weights file {path}: extension {extension:?} is not one of .onnx, .pth, .pt, .safetensors"
-    )]
+    #[error("unsupported weights file {path}: extension {extension:?} is not one of .onnx, .pth, .pt, .safetensors")]
     UnknownExtension { path: PathBuf, extension: String },
 
     /// Reading or writing a file failed at the operating-system level.
@@ -37,19 +33,11 @@ pub enum WeightsError {
 
     /// The file is truncated or is not the format its extension says.
     #[error("{path} is not a readable {format} file: {detail}")]
-    Corrupt {
-        path: PathBuf,
-        format: &'static str,
-        detail: String,
-    },
+    Corrupt { path: PathBuf, format: &'static str, detail: String },
 
     /// The file is well formed but uses a feature this loader does not implement.
     #[error("{path}: unsupported {format} content: {detail}")]
-    Unsupported {
-        path: PathBuf,
-        format: &'static str,
-        detail: String,
-    },
+    Unsupported { path: PathBuf, format: &'static str, detail: String },
 
     /// The ONNX graph could not be mapped onto PyTorch keys without guessing.
     #[error("ONNX graph of {path} cannot be mapped to PyTorch weights: {detail}")]
@@ -61,34 +49,19 @@ pub enum WeightsError {
 
     /// A tensor has a shape other than the one required.
     #[error("weight {key:?} has shape {found:?}, expected {expected:?}")]
-    ShapeMismatch {
-        key: String,
-        found: Vec<usize>,
-        expected: Vec<usize>,
-    },
+    ShapeMismatch { key: String, found: Vec<usize>, expected: Vec<usize> },
 
     /// A tensor's data length does not match its shape.
     #[error("tensor {key:?}: shape {shape:?} needs {expected} values but {found} were given")]
-    DataLength {
-        key: String,
-        shape: Vec<usize>,
-        expected: usize,
-        found: usize,
-    },
+    DataLength { key: String, shape: Vec<usize>, expected: usize, found: usize },
 
     /// The checkpoint does not hold the expected set of tensors.
     #[error("weights do not match the {model} layout: {summary}")]
-    LayoutMismatch {
-        model: &'static str,
-        summary: String,
-    },
+    LayoutMismatch { model: &'static str, summary: String },
 }
 
 impl WeightsError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.into(),
-            source,
-        }
+        Self::Io { path: path.into(), source }
     }
 }

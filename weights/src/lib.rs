@@ -43,17 +43,9 @@ pub struct Tensor {
 impl Tensor {
     /// Builds a tensor, checking that `data` fills `shape`.
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self, WeightsError> {
-        let expected = shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .unwrap_or(usize::MAX);
+        let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX);
         if expected != data.len() {
-            return Err(WeightsError::DataLength {
-                key: String::new(),
-                shape,
-                expected,
-                found: data.len(),
-            });
+            return Err(WeightsError::DataLength { key: String::new(), shape, expected, found: data.len() });
         }
         Ok(Self { shape, data })
     }
@@ -82,11 +74,7 @@ impl WeightMap {
         if t.shape == shape {
             Ok(t)
         } else {
-            Err(WeightsError::ShapeMismatch {
-                key: key.to_string(),
-                found: t.shape.clone(),
-                expected: shape.to_vec(),
-            })
+            Err(WeightsError::ShapeMismatch { key: key.to_string(), found: t.shape.clone(), expected: shape.to_vec() })
         }
     }
 
@@ -132,11 +120,7 @@ impl WeightMap {
 
     /// Checks that the map holds exactly `layout`: every key present with its shape, and no
     /// other key. The error lists every problem (up to a few of each kind).
-    pub fn check_layout(
-        &self,
-        layout: &[ExpectedTensor],
-        model: &'static str,
-    ) -> Result<(), WeightsError> {
+    pub fn check_layout(&self, layout: &[ExpectedTensor], model: &'static str) -> Result<(), WeightsError> {
         let mut missing = Vec::new();
         let mut wrong = Vec::new();
         for e in layout {
@@ -148,13 +132,8 @@ impl WeightMap {
                 Some(_) => {}
             }
         }
-        let expected: std::collections::HashSet<&str> =
-            layout.iter().map(|e| e.key.as_str()).collect();
-        let unexpected: Vec<String> = self
-            .keys()
-            .filter(|k| !expected.contains(k))
-            .map(str::to_string)
-            .collect();
+        let expected: std::collections::HashSet<&str> = layout.iter().map(|e| e.key.as_str()).collect();
+        let unexpected: Vec<String> = self.keys().filter(|k| !expected.contains(k)).map(str::to_string).collect();
         if missing.is_empty() && wrong.is_empty() && unexpected.is_empty() {
             return Ok(());
         }
@@ -163,12 +142,7 @@ impl WeightMap {
                 String::new()
             } else {
                 let shown: Vec<&str> = items.iter().take(5).map(String::as_str).collect();
-                format!(
-                    "{} {label} ({}{}); ",
-                    items.len(),
-                    shown.join(", "),
-                    if items.len() > 5 { ", …" } else { "" }
-                )
+                format!("{} {label} ({}{}); ", items.len(), shown.join(", "), if items.len() > 5 { ", …" } else { "" })
             }
         };
         Err(WeightsError::LayoutMismatch {
@@ -185,13 +159,8 @@ impl WeightMap {
     }
 
     fn missing(&self, key: &str) -> WeightsError {
-        let hint = closest(key, self.keys())
-            .map(|k| format!(" (closest existing key: {k:?})"))
-            .unwrap_or_default();
-        WeightsError::MissingKey {
-            key: key.to_string(),
-            hint,
-        }
+        let hint = closest(key, self.keys()).map(|k| format!(" (closest existing key: {k:?})")).unwrap_or_default();
+        WeightsError::MissingKey { key: key.to_string(), hint }
     }
 }
 
@@ -229,19 +198,12 @@ pub enum Format {
 impl Format {
     /// The format a file's extension names.
     pub fn of_path(path: &Path) -> Result<Self, WeightsError> {
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         match extension.as_str() {
             "onnx" => Ok(Self::Onnx),
             "pth" | "pt" => Ok(Self::PyTorch),
             "safetensors" => Ok(Self::Safetensors),
-            _ => Err(WeightsError::UnknownExtension {
-                path: path.to_path_buf(),
-                extension,
-            }),
+            _ => Err(WeightsError::UnknownExtension { path: path.to_path_buf(), extension }),
         }
     }
 }
@@ -256,9 +218,7 @@ pub fn load(path: &Path) -> Result<WeightMap, WeightsError> {
     match Format::of_path(&file)? {
         Format::Onnx => Ok(onnx::load_onnx(&file)?.0),
         Format::PyTorch => canonical::canonicalize(torch::read_checkpoint(&file)?, &file),
-        Format::Safetensors => {
-            canonical::canonicalize(safetensors_file::read_tensors(&file)?, &file)
-        }
+        Format::Safetensors => canonical::canonicalize(safetensors_file::read_tensors(&file)?, &file),
     }
 }
 
@@ -266,8 +226,7 @@ pub fn load(path: &Path) -> Result<WeightMap, WeightsError> {
 /// folder must hold exactly one `*.onnx`, `*.pth`, `*.pt` or `*.safetensors` file.
 pub fn find_model_file(dir_or_file: &Path) -> Result<PathBuf, WeightsError> {
     let metadata = std::fs::metadata(dir_or_file).map_err(|e| {
-        let absolute =
-            std::path::absolute(dir_or_file).unwrap_or_else(|_| dir_or_file.to_path_buf());
+        let absolute = std::path::absolute(dir_or_file).unwrap_or_else(|_| dir_or_file.to_path_buf());
         WeightsError::NotFound {
             path: dir_or_file.to_path_buf(),
             detail: format!("looked at {}: {e}", absolute.display()),
@@ -286,11 +245,7 @@ pub fn find_model_file(dir_or_file: &Path) -> Result<PathBuf, WeightsError> {
         if name.starts_with('.') || !path.is_file() {
             continue;
         }
-        if Format::of_path(&path).is_ok() {
-            candidates.push(path)
-        } else {
-            others.push(name)
-        }
+        if Format::of_path(&path).is_ok() { candidates.push(path) } else { others.push(name) }
     }
     candidates.sort();
     match candidates.len() {
@@ -300,28 +255,13 @@ pub fn find_model_file(dir_or_file: &Path) -> Result<PathBuf, WeightsError> {
             let found = if others.is_empty() {
                 "no files".to_string()
             } else {
-                format!(
-                    "only {}",
-                    others
-                        .iter()
-                        .take(10)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("only {}", others.iter().take(10).cloned().collect::<Vec<_>>().join(", "))
             };
-            Err(WeightsError::NoModelFile {
-                dir: dir_or_file.to_path_buf(),
-                found,
-            })
+            Err(WeightsError::NoModelFile { dir: dir_or_file.to_path_buf(), found })
         }
         _ => Err(WeightsError::AmbiguousModelDir {
             dir: dir_or_file.to_path_buf(),
-            candidates: candidates
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            candidates: candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
         }),
     }
 }
@@ -333,18 +273,9 @@ mod tests {
     #[test]
     fn missing_key_suggests_the_closest() {
         let mut m = WeightMap::default();
-        m.insert(
-            "decoder.generator.ups.0.weight".into(),
-            Tensor::new(vec![1], vec![0.0]).unwrap(),
-        );
-        let err = m
-            .get("decoder.generator.ups.0.weigth")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("decoder.generator.ups.0.weigth") && err.contains("closest existing key"),
-            "{err}"
-        );
+        m.insert("decoder.generator.ups.0.weight".into(), Tensor::new(vec![1], vec![0.0]).unwrap());
+        let err = m.get("decoder.generator.ups.0.weigth").unwrap_err().to_string();
+        assert!(err.contains("decoder.generator.ups.0.weigth") && err.contains("closest existing key"), "{err}");
         assert!(matches!(
             m.get_shaped("decoder.generator.ups.0.weight", &[2]),
             Err(WeightsError::ShapeMismatch { .. })
@@ -356,9 +287,6 @@ mod tests {
     #[test]
     fn tensor_new_checks_length() {
         assert!(Tensor::new(vec![2, 3], vec![0.0; 6]).is_ok());
-        assert!(matches!(
-            Tensor::new(vec![2, 3], vec![0.0; 5]),
-            Err(WeightsError::DataLength { .. })
-        ));
+        assert!(matches!(Tensor::new(vec![2, 3], vec![0.0; 5]), Err(WeightsError::DataLength { .. })));
     }
 }

@@ -49,11 +49,7 @@ pub struct MessageReader<'a> {
 
 impl<'a> MessageReader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Self {
-            buf,
-            pos: 0,
-            base: 0,
-        }
+        Self { buf, pos: 0, base: 0 }
     }
 
     /// A reader for a nested message whose bytes start at `base` in the outer buffer.
@@ -67,15 +63,11 @@ impl<'a> MessageReader<'a> {
     }
 
     fn error(&self, what: impl Into<String>) -> WireError {
-        WireError {
-            offset: self.offset(),
-            what: what.into(),
-        }
+        WireError { offset: self.offset(), what: what.into() }
     }
 
     fn read_varint(&mut self) -> Result<u64, WireError> {
-        let (value, used) =
-            decode_varint(&self.buf[self.pos..]).map_err(|what| self.error(what))?;
+        let (value, used) = decode_varint(&self.buf[self.pos..]).map_err(|what| self.error(what))?;
         self.pos += used;
         Ok(value)
     }
@@ -83,9 +75,7 @@ impl<'a> MessageReader<'a> {
     fn take(&mut self, len: usize) -> Result<&'a [u8], WireError> {
         let remaining = self.buf.len() - self.pos;
         if len > remaining {
-            return Err(self.error(format!(
-                "field needs {len} bytes but only {remaining} remain (file truncated?)"
-            )));
+            return Err(self.error(format!("field needs {len} bytes but only {remaining} remain (file truncated?)")));
         }
         let slice = &self.buf[self.pos..self.pos + len];
         self.pos += len;
@@ -156,10 +146,7 @@ pub fn packed_f32(bytes: &[u8]) -> Result<Vec<f32>, &'static str> {
     if !bytes.len().is_multiple_of(4) {
         return Err("packed float field length is not a multiple of 4");
     }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
 /// Decodes a packed run of little-endian `f64`.
@@ -167,10 +154,7 @@ pub fn packed_f64(bytes: &[u8]) -> Result<Vec<f64>, &'static str> {
     if !bytes.len().is_multiple_of(8) {
         return Err("packed double field length is not a multiple of 8");
     }
-    Ok(bytes
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .collect())
+    Ok(bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
 }
 
 /// Writes the wire format. Used by the tests (which build small ONNX files) and kept here so
@@ -231,18 +215,9 @@ mod tests {
         write::bytes_field(&mut msg, 2, b"hello");
         write::f32_field(&mut msg, 3, 1.5);
         let mut r = MessageReader::new(&msg);
-        assert_eq!(
-            r.next_field().unwrap().map(|f| (f.0, f.1)),
-            Some((1, FieldValue::Varint(42)))
-        );
-        assert_eq!(
-            r.next_field().unwrap().map(|f| (f.0, f.1)),
-            Some((2, FieldValue::Bytes(b"hello")))
-        );
-        assert_eq!(
-            r.next_field().unwrap().map(|f| (f.0, f.1)),
-            Some((3, FieldValue::Fixed32(1.5f32.to_bits())))
-        );
+        assert_eq!(r.next_field().unwrap().map(|f| (f.0, f.1)), Some((1, FieldValue::Varint(42))));
+        assert_eq!(r.next_field().unwrap().map(|f| (f.0, f.1)), Some((2, FieldValue::Bytes(b"hello"))));
+        assert_eq!(r.next_field().unwrap().map(|f| (f.0, f.1)), Some((3, FieldValue::Fixed32(1.5f32.to_bits()))));
         assert_eq!(r.next_field().unwrap(), None);
         for cut in 1..msg.len() {
             let mut r = MessageReader::new(&msg[..cut]);

@@ -14,11 +14,7 @@ use safetensors::tensor::{Dtype, TensorView, View};
 use crate::{Tensor, WeightMap, WeightsError};
 
 fn corrupt(path: &Path, detail: impl Into<String>) -> WeightsError {
-    WeightsError::Corrupt {
-        path: path.to_path_buf(),
-        format: "safetensors",
-        detail: detail.into(),
-    }
+    WeightsError::Corrupt { path: path.to_path_buf(), format: "safetensors", detail: detail.into() }
 }
 
 /// Memory-maps a file read-only.
@@ -34,22 +30,10 @@ fn map_file(path: &Path) -> Result<memmap2::Mmap, WeightsError> {
 fn view_to_f32(view: &TensorView<'_>) -> Option<Vec<f32>> {
     let b = view.data();
     Some(match view.dtype() {
-        Dtype::F32 => b
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        Dtype::F16 => b
-            .chunks_exact(2)
-            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => b
-            .chunks_exact(2)
-            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        Dtype::F64 => b
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-            .collect(),
+        Dtype::F32 => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        Dtype::F16 => b.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        Dtype::BF16 => b.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        Dtype::F64 => b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32).collect(),
         _ => return None,
     })
 }
@@ -60,19 +44,12 @@ type TensorsWithMetadata = (Vec<(String, Tensor)>, HashMap<String, String>);
 /// Reads every tensor of a safetensors file as `(key, f32 tensor)`, plus its metadata.
 fn read_all(path: &Path) -> Result<TensorsWithMetadata, WeightsError> {
     let mapped = map_file(path)?;
-    let (_, metadata) =
-        SafeTensors::read_metadata(&mapped).map_err(|e| corrupt(path, e.to_string()))?;
+    let (_, metadata) = SafeTensors::read_metadata(&mapped).map_err(|e| corrupt(path, e.to_string()))?;
     let file = SafeTensors::deserialize(&mapped).map_err(|e| corrupt(path, e.to_string()))?;
     let mut out = Vec::with_capacity(file.len());
     for (name, view) in file.iter() {
         match view_to_f32(&view) {
-            Some(data) => out.push((
-                name.to_string(),
-                Tensor {
-                    shape: view.shape().to_vec(),
-                    data,
-                },
-            )),
+            Some(data) => out.push((name.to_string(), Tensor { shape: view.shape().to_vec(), data })),
             None if crate::canonical::canonical_name(name).is_none() => {}
             None => {
                 return Err(WeightsError::Unsupported {
@@ -100,11 +77,7 @@ pub fn read_map(path: &Path, marker: (&str, &str)) -> Result<WeightMap, WeightsE
     if metadata.get(marker.0).map(String::as_str) != Some(marker.1) {
         return Err(corrupt(
             path,
-            format!(
-                "not a cache file of this version (metadata {:?} ≠ {:?})",
-                metadata.get(marker.0),
-                marker.1
-            ),
+            format!("not a cache file of this version (metadata {:?} ≠ {:?})", metadata.get(marker.0), marker.1),
         ));
     }
     let mut map = WeightMap::default();
@@ -133,11 +106,7 @@ impl View for F32View<'_> {
 }
 
 /// Writes a map as safetensors at `path` (the caller makes it atomic).
-pub fn write_map(
-    map: &WeightMap,
-    metadata: HashMap<String, String>,
-    path: &Path,
-) -> Result<(), WeightsError> {
+pub fn write_map(map: &WeightMap, metadata: HashMap<String, String>, path: &Path) -> Result<(), WeightsError> {
     let views = map.iter().map(|(k, t)| (k.to_string(), F32View(t)));
     safetensors::serialize_to_file(views, Some(metadata), path).map_err(|e| match e {
         safetensors::SafeTensorError::IoError(io) => WeightsError::io(path, io),

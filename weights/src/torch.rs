@@ -55,22 +55,12 @@ pub fn read_checkpoint(path: &Path) -> Result<Vec<(String, Tensor)>, WeightsErro
 /// Native-endian bytes of a floating-point tensor → f32 (`None` for integer types).
 fn to_f32(dtype: DType, bytes: &[u8]) -> Option<Vec<f32>> {
     Some(match dtype {
-        DType::F32 => bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        DType::F16 => bytes
-            .chunks_exact(2)
-            .map(|c| half::f16::from_ne_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        DType::BF16 => bytes
-            .chunks_exact(2)
-            .map(|c| half::bf16::from_ne_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        DType::F64 => bytes
-            .chunks_exact(8)
-            .map(|c| f64::from_ne_bytes(c.try_into().expect("8 bytes")) as f32)
-            .collect(),
+        DType::F32 => bytes.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        DType::F16 => bytes.chunks_exact(2).map(|c| half::f16::from_ne_bytes([c[0], c[1]]).to_f32()).collect(),
+        DType::BF16 => bytes.chunks_exact(2).map(|c| half::bf16::from_ne_bytes([c[0], c[1]]).to_f32()).collect(),
+        DType::F64 => {
+            bytes.chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().expect("8 bytes")) as f32).collect()
+        }
         _ => return None,
     })
 }

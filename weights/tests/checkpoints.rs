@@ -47,14 +47,9 @@ fn sample() -> Tensors {
 }
 
 fn write_pth(path: &Path, s: &Tensors) {
-    let t = |storage, offset, shape: &[usize]| Value::Tensor {
-        storage,
-        offset,
-        shape: shape.to_vec(),
-    };
-    let od = |items: Vec<(&str, Value)>| {
-        Value::OrderedDict(items.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-    };
+    let t = |storage, offset, shape: &[usize]| Value::Tensor { storage, offset, shape: shape.to_vec() };
+    let od =
+        |items: Vec<(&str, Value)>| Value::OrderedDict(items.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
     let storages = vec![
         s.word_embeddings.clone(),
         vec![9.0; 4],
@@ -86,10 +81,7 @@ fn write_pth(path: &Path, s: &Tensors) {
             ]),
         ),
         // A view into a larger storage (offset 8), as torch.save writes for shared storages.
-        (
-            "predictor".into(),
-            od(vec![("module.lstm.weight_ih_l0", t(7, 8, &[8, 2]))]),
-        ),
+        ("predictor".into(), od(vec![("module.lstm.weight_ih_l0", t(7, 8, &[8, 2]))])),
     ]);
     torch_zip::write(path, &root, &storages);
 }
@@ -106,37 +98,19 @@ fn check_canonical(map: &warble_weights::WeightMap, s: &Tensors) {
             "predictor.lstm.weight_ih_l0",
         ]
     );
-    assert_eq!(
-        map.get("bert.embeddings.word_embeddings.weight")
-            .unwrap()
-            .data,
-        s.word_embeddings
-    );
+    assert_eq!(map.get("bert.embeddings.word_embeddings.weight").unwrap().data, s.word_embeddings);
     let ups = map.get("decoder.generator.ups.0.weight").unwrap();
     assert_eq!(ups.shape, vec![2, 3, 4]);
-    assert_close(
-        &ups.data,
-        &folded(&s.ups_g, &s.ups_v),
-        1e-6,
-        "ConvTranspose weight norm",
-    );
+    assert_close(&ups.data, &folded(&s.ups_g, &s.ups_v), 1e-6, "ConvTranspose weight norm");
     let conv = map.get("decoder.encode.conv1.weight").unwrap();
     assert_eq!(conv.shape, vec![3, 2, 3]);
-    assert_close(
-        &conv.data,
-        &folded(&s.conv_g, &s.conv_v),
-        1e-6,
-        "Conv weight norm",
-    );
+    assert_close(&conv.data, &folded(&s.conv_g, &s.conv_v), 1e-6, "Conv weight norm");
     // Each folded row has norm g[i].
     for (row, g) in conv.data.chunks(6).zip(&s.conv_g) {
         let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - g).abs() < 1e-5);
     }
-    assert_eq!(
-        map.get("predictor.lstm.weight_ih_l0").unwrap().data,
-        s.lstm_shared_storage[8..24].to_vec()
-    );
+    assert_eq!(map.get("predictor.lstm.weight_ih_l0").unwrap().data, s.lstm_shared_storage[8..24].to_vec());
     assert_eq!(map.get("decoder.encode.conv1.bias").unwrap().data, s.bias);
 }
 
@@ -157,42 +131,20 @@ fn write_safetensors(path: &Path, prefix: &str, s: &Tensors, half_embeddings: bo
     use safetensors::tensor::{Dtype, TensorView};
     let f32_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let emb_bytes: Vec<u8> = if half_embeddings {
-        s.word_embeddings
-            .iter()
-            .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
-            .collect()
+        s.word_embeddings.iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect()
     } else {
         f32_bytes(&s.word_embeddings)
     };
     let owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = vec![
         (
             format!("bert.{prefix}embeddings.word_embeddings.weight"),
-            if half_embeddings {
-                Dtype::F16
-            } else {
-                Dtype::F32
-            },
+            if half_embeddings { Dtype::F16 } else { Dtype::F32 },
             vec![4, 3],
             emb_bytes,
         ),
-        (
-            format!("bert.{prefix}pooler.bias"),
-            Dtype::F32,
-            vec![2],
-            f32_bytes(&[8.0, 8.0]),
-        ),
-        (
-            format!("decoder.{prefix}generator.ups.0.weight_g"),
-            Dtype::F32,
-            vec![2, 1, 1],
-            f32_bytes(&s.ups_g),
-        ),
-        (
-            format!("decoder.{prefix}generator.ups.0.weight_v"),
-            Dtype::F32,
-            vec![2, 3, 4],
-            f32_bytes(&s.ups_v),
-        ),
+        (format!("bert.{prefix}pooler.bias"), Dtype::F32, vec![2], f32_bytes(&[8.0, 8.0])),
+        (format!("decoder.{prefix}generator.ups.0.weight_g"), Dtype::F32, vec![2, 1, 1], f32_bytes(&s.ups_g)),
+        (format!("decoder.{prefix}generator.ups.0.weight_v"), Dtype::F32, vec![2, 3, 4], f32_bytes(&s.ups_v)),
         // The newer parametrization names for the same thing.
         (
             format!("decoder.{prefix}encode.conv1.parametrizations.weight.original0"),
@@ -206,12 +158,7 @@ fn write_safetensors(path: &Path, prefix: &str, s: &Tensors, half_embeddings: bo
             vec![3, 2, 3],
             f32_bytes(&s.conv_v),
         ),
-        (
-            format!("decoder.{prefix}encode.conv1.bias"),
-            Dtype::F32,
-            vec![3],
-            f32_bytes(&s.bias),
-        ),
+        (format!("decoder.{prefix}encode.conv1.bias"), Dtype::F32, vec![3], f32_bytes(&s.bias)),
         (
             format!("predictor.{prefix}lstm.weight_ih_l0"),
             Dtype::F32,
@@ -221,12 +168,7 @@ fn write_safetensors(path: &Path, prefix: &str, s: &Tensors, half_embeddings: bo
     ];
     let views: Vec<(String, TensorView<'_>)> = owned
         .iter()
-        .map(|(k, d, shape, bytes)| {
-            (
-                k.clone(),
-                TensorView::new(*d, shape.clone(), bytes).unwrap(),
-            )
-        })
+        .map(|(k, d, shape, bytes)| (k.clone(), TensorView::new(*d, shape.clone(), bytes).unwrap()))
         .collect();
     safetensors::serialize_to_file(views, Some(HashMap::new()), path).unwrap();
 }
@@ -257,19 +199,12 @@ fn weight_g_without_weight_v_names_the_missing_partner() {
         "decoder".into(),
         Value::OrderedDict(vec![(
             "module.F0_conv.weight_g".into(),
-            Value::Tensor {
-                storage: 0,
-                offset: 0,
-                shape: vec![1, 1, 1],
-            },
+            Value::Tensor { storage: 0, offset: 0, shape: vec![1, 1, 1] },
         )]),
     )]);
     torch_zip::write(&path, &root, &[vec![1.0]]);
     let err = warble_weights::load(&path).unwrap_err();
-    assert!(
-        matches!(&err, WeightsError::MissingKey { key, .. } if key == "decoder.F0_conv.weight_v"),
-        "{err}"
-    );
+    assert!(matches!(&err, WeightsError::MissingKey { key, .. } if key == "decoder.F0_conv.weight_v"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -284,9 +219,7 @@ fn damaged_pth_and_safetensors_fail_cleanly() {
         let bad = dir.join("bad.pth");
         std::fs::write(&bad, &bytes[..cut]).unwrap();
         let result = std::panic::catch_unwind(|| warble_weights::load(&bad));
-        let err = result
-            .expect("no panic")
-            .expect_err("truncated .pth must fail");
+        let err = result.expect("no panic").expect_err("truncated .pth must fail");
         assert!(err.to_string().contains("bad.pth"), "{err}");
     }
     let st = dir.join("good.safetensors");
@@ -296,16 +229,11 @@ fn damaged_pth_and_safetensors_fail_cleanly() {
         let bad = dir.join("bad.safetensors");
         std::fs::write(&bad, &bytes[..cut]).unwrap();
         let result = std::panic::catch_unwind(|| warble_weights::load(&bad));
-        let err = result
-            .expect("no panic")
-            .expect_err("truncated safetensors must fail");
+        let err = result.expect("no panic").expect_err("truncated safetensors must fail");
         assert!(matches!(err, WeightsError::Corrupt { .. }), "{err}");
     }
     let garbage = dir.join("garbage.pth");
     std::fs::write(&garbage, b"PK\x03\x04 definitely not a torch archive").unwrap();
-    assert!(matches!(
-        warble_weights::load(&garbage),
-        Err(WeightsError::Corrupt { .. })
-    ));
+    assert!(matches!(warble_weights::load(&garbage), Err(WeightsError::Corrupt { .. })));
     std::fs::remove_dir_all(dir).unwrap();
 }

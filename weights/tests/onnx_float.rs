@@ -17,10 +17,7 @@ const IN: usize = 3;
 
 /// ONNX gate blocks i, o, f, c → PyTorch i, f, g, o, rows of `cols` values.
 fn reorder(m: &[f32], cols: usize) -> Vec<f32> {
-    [0, 2, 3, 1]
-        .iter()
-        .flat_map(|&b| m[b * H * cols..(b + 1) * H * cols].to_vec())
-        .collect()
+    [0, 2, 3, 1].iter().flat_map(|&b| m[b * H * cols..(b + 1) * H * cols].to_vec()).collect()
 }
 
 fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
@@ -74,34 +71,15 @@ fn kokoro_like_float_graph(fp16: bool) -> (GraphBuilder, Sample) {
         "/encoder/text_encoder/lstm/LSTM",
         &["x", "onnx::LSTM_6931", "onnx::LSTM_6932", "onnx::LSTM_6930"],
         &["lstm_y"],
-        &[
-            Attr::Str("direction", "bidirectional"),
-            Attr::Int("hidden_size", H as i64),
-        ],
+        &[Attr::Str("direction", "bidirectional"), Attr::Int("hidden_size", H as i64)],
     );
     // Linear as MatMul(x, B [in,out]) + Add(bias).
     float(&mut g, "onnx::MatMul_6704", &[IN, 2], &s.matmul_b);
     g.f32("encoder.bert_encoder.bias", &[2], &[0.25, -0.5]);
-    g.node(
-        "MatMul",
-        "/encoder/bert_encoder/MatMul",
-        &["x", "onnx::MatMul_6704"],
-        &["mm"],
-        &[],
-    );
-    g.node(
-        "Add",
-        "/encoder/bert_encoder/Add",
-        &["encoder.bert_encoder.bias", "mm"],
-        &["mm_b"],
-        &[],
-    );
+    g.node("MatMul", "/encoder/bert_encoder/MatMul", &["x", "onnx::MatMul_6704"], &["mm"], &[]);
+    g.node("Add", "/encoder/bert_encoder/Add", &["encoder.bert_encoder.bias", "mm"], &["mm_b"], &[]);
     // Weight-norm-folded Conv1d, stored fp16 and cast to float before use (fp16 exports).
-    g.f16(
-        "/encoder/text_encoder/cnn.0/Mul_output_0",
-        &[2, 2, 3],
-        &s.conv_w,
-    );
+    g.f16("/encoder/text_encoder/cnn.0/Mul_output_0", &[2, 2, 3], &s.conv_w);
     g.node(
         "Cast",
         "/encoder/text_encoder/cnn.0/Cast",
@@ -118,54 +96,27 @@ fn kokoro_like_float_graph(fp16: bool) -> (GraphBuilder, Sample) {
         &[],
     );
     // ConvTranspose1d [in, out/groups, k].
-    float(
-        &mut g,
-        "/decoder/decoder/generator/Mul_output_0",
-        &[2, 1, 4],
-        &s.ups_w,
-    );
+    float(&mut g, "/decoder/decoder/generator/Mul_output_0", &[2, 1, 4], &s.ups_w);
     g.f32("decoder.decoder.generator.ups.0.bias", &[1], &[0.125]);
     g.node(
         "ConvTranspose",
         "/decoder/decoder/generator/ups.0/ConvTranspose",
-        &[
-            "conv",
-            "/decoder/decoder/generator/Mul_output_0",
-            "decoder.decoder.generator.ups.0.bias",
-        ],
+        &["conv", "/decoder/decoder/generator/Mul_output_0", "decoder.decoder.generator.ups.0.bias"],
         &["ups"],
         &[],
     );
     // AdaIN fc as Gemm with transB = 1 (B already [out,in]).
-    float(
-        &mut g,
-        "encoder.predictor.F0.0.norm1.fc.weight",
-        &[4, 2],
-        &s.gemm_b,
-    );
-    g.f32(
-        "encoder.predictor.F0.0.norm1.fc.bias",
-        &[4],
-        &[0.0, 1.0, 2.0, 3.0],
-    );
+    float(&mut g, "encoder.predictor.F0.0.norm1.fc.weight", &[4, 2], &s.gemm_b);
+    g.f32("encoder.predictor.F0.0.norm1.fc.bias", &[4], &[0.0, 1.0, 2.0, 3.0]);
     g.node(
         "Gemm",
         "/encoder/F0.0/norm1/fc/Gemm",
-        &[
-            "style",
-            "encoder.predictor.F0.0.norm1.fc.weight",
-            "encoder.predictor.F0.0.norm1.fc.bias",
-        ],
+        &["style", "encoder.predictor.F0.0.norm1.fc.weight", "encoder.predictor.F0.0.norm1.fc.bias"],
         &["fc"],
         &[Attr::Int("transB", 1), Attr::Float("alpha", 1.0)],
     );
     // Embedding table.
-    float(
-        &mut g,
-        "encoder.text_encoder.embedding.weight",
-        &[5, 3],
-        &s.embedding,
-    );
+    float(&mut g, "encoder.text_encoder.embedding.weight", &[5, 3], &s.embedding);
     g.node(
         "Gather",
         "/encoder/text_encoder/embedding/Gather",
@@ -174,16 +125,8 @@ fn kokoro_like_float_graph(fp16: bool) -> (GraphBuilder, Sample) {
         &[],
     );
     // Snake alpha and its constant-folded reciprocal.
-    g.f32(
-        "decoder.decoder.generator.resblocks.0.alpha1.0",
-        &[1, 2, 1],
-        &s.alpha,
-    );
-    g.f32(
-        "/decoder/decoder/generator/resblocks.0/Reciprocal_output_0",
-        &[1, 2, 1],
-        &[2.0, 0.5],
-    );
+    g.f32("decoder.decoder.generator.resblocks.0.alpha1.0", &[1, 2, 1], &s.alpha);
+    g.f32("/decoder/decoder/generator/resblocks.0/Reciprocal_output_0", &[1, 2, 1], &[2.0, 0.5]);
     g.node(
         "Mul",
         "/decoder/decoder/generator/resblocks.0/Mul",
@@ -194,42 +137,20 @@ fn kokoro_like_float_graph(fp16: bool) -> (GraphBuilder, Sample) {
     g.node(
         "Mul",
         "/decoder/decoder/generator/resblocks.0/Mul_1",
-        &[
-            "/decoder/decoder/generator/resblocks.0/Reciprocal_output_0",
-            "ax",
-        ],
+        &["/decoder/decoder/generator/resblocks.0/Reciprocal_output_0", "ax"],
         &["snake"],
         &[],
     );
     // A shape constant, a sliced buffer and the export-only iSTFT basis.
     g.i64("/encoder/Constant_output_0", &[2], &[1, -1]);
-    g.node(
-        "Reshape",
-        "/encoder/Reshape",
-        &["snake", "/encoder/Constant_output_0"],
-        &["r"],
-        &[],
-    );
+    g.node("Reshape", "/encoder/Reshape", &["snake", "/encoder/Constant_output_0"], &["r"], &[]);
     g.i64("onnx::Slice_579", &[1, 8], &[0, 1, 2, 3, 4, 5, 6, 7]);
-    g.node(
-        "Slice",
-        "/encoder/bert/Slice",
-        &["onnx::Slice_579", "a", "b"],
-        &["pos"],
-        &[],
-    );
-    g.f32(
-        "decoder.decoder.generator.stft.istft.stft.inverse_basis",
-        &[2, 1, 4],
-        &[0.0; 8],
-    );
+    g.node("Slice", "/encoder/bert/Slice", &["onnx::Slice_579", "a", "b"], &["pos"], &[]);
+    g.f32("decoder.decoder.generator.stft.istft.stft.inverse_basis", &[2, 1, 4], &[0.0; 8]);
     g.node(
         "ConvTranspose",
         "/decoder/decoder/generator/istft/stft/ConvTranspose",
-        &[
-            "r",
-            "decoder.decoder.generator.stft.istft.stft.inverse_basis",
-        ],
+        &["r", "decoder.decoder.generator.stft.istft.stft.inverse_basis"],
         &["audio"],
         &[],
     );
@@ -238,28 +159,17 @@ fn kokoro_like_float_graph(fp16: bool) -> (GraphBuilder, Sample) {
 
 fn check_float_graph(fp16: bool) {
     let (g, s) = kokoro_like_float_graph(fp16);
-    let (map, report) =
-        convert_bytes(&g.model_bytes(), Path::new("tiny.onnx")).expect("tiny graph converts");
+    let (map, report) = convert_bytes(&g.model_bytes(), Path::new("tiny.onnx")).expect("tiny graph converts");
     let tol = if fp16 { 1e-3 } else { 0.0 };
     let get = |k: &str| map.get(k).unwrap_or_else(|e| panic!("{e}"));
     let dir = |m: &[f32], d: usize, n: usize| m[d * n..(d + 1) * n].to_vec();
     for (d, suffix) in ["", "_reverse"].iter().enumerate() {
         let w = get(&format!("text_encoder.lstm.weight_ih_l0{suffix}"));
         assert_eq!(w.shape, vec![4 * H, IN]);
-        assert_close(
-            &w.data,
-            &reorder(&dir(&s.lstm_w, d, 4 * H * IN), IN),
-            tol,
-            "weight_ih",
-        );
+        assert_close(&w.data, &reorder(&dir(&s.lstm_w, d, 4 * H * IN), IN), tol, "weight_ih");
         let r = get(&format!("text_encoder.lstm.weight_hh_l0{suffix}"));
         assert_eq!(r.shape, vec![4 * H, H]);
-        assert_close(
-            &r.data,
-            &reorder(&dir(&s.lstm_r, d, 4 * H * H), H),
-            tol,
-            "weight_hh",
-        );
+        assert_close(&r.data, &reorder(&dir(&s.lstm_r, d, 4 * H * H), H), tol, "weight_hh");
         let b = dir(&s.lstm_b, d, 8 * H);
         assert_close(
             &get(&format!("text_encoder.lstm.bias_ih_l0{suffix}")).data,
@@ -276,59 +186,26 @@ fn check_float_graph(fp16: bool) {
     }
     let linear = get("bert_encoder.weight");
     assert_eq!(linear.shape, vec![2, IN]);
-    assert_close(
-        &linear.data,
-        &transpose(&s.matmul_b, IN, 2),
-        tol,
-        "MatMul B transposed",
-    );
+    assert_close(&linear.data, &transpose(&s.matmul_b, IN, 2), tol, "MatMul B transposed");
     assert_eq!(get("bert_encoder.bias").data, vec![0.25, -0.5]);
     assert_eq!(get("text_encoder.cnn.0.0.weight").shape, vec![2, 2, 3]);
-    assert_close(
-        &get("text_encoder.cnn.0.0.weight").data,
-        &s.conv_w,
-        1e-3,
-        "fp16 conv",
-    );
+    assert_close(&get("text_encoder.cnn.0.0.weight").data, &s.conv_w, 1e-3, "fp16 conv");
     assert_eq!(get("text_encoder.cnn.0.0.bias").data, vec![1.0, -1.0]);
     assert_eq!(get("decoder.generator.ups.0.weight").shape, vec![2, 1, 4]);
-    assert_close(
-        &get("decoder.generator.ups.0.weight").data,
-        &s.ups_w,
-        tol,
-        "ConvTranspose",
-    );
-    assert_close(
-        &get("predictor.F0.0.norm1.fc.weight").data,
-        &s.gemm_b,
-        tol,
-        "Gemm transB",
-    );
+    assert_close(&get("decoder.generator.ups.0.weight").data, &s.ups_w, tol, "ConvTranspose");
+    assert_close(&get("predictor.F0.0.norm1.fc.weight").data, &s.gemm_b, tol, "Gemm transB");
     assert_eq!(get("predictor.F0.0.norm1.fc.weight").shape, vec![4, 2]);
-    assert_close(
-        &get("text_encoder.embedding.weight").data,
-        &s.embedding,
-        tol,
-        "embedding",
-    );
+    assert_close(&get("text_encoder.embedding.weight").data, &s.embedding, tol, "embedding");
     assert_eq!(get("decoder.generator.resblocks.0.alpha1.0").data, s.alpha);
     assert_eq!(map.len(), 18);
 
-    let kinds: Vec<(&str, &str)> = report
-        .initializers
-        .iter()
-        .map(|a| (a.name.as_str(), a.role.kind()))
-        .collect();
+    let kinds: Vec<(&str, &str)> = report.initializers.iter().map(|a| (a.name.as_str(), a.role.kind())).collect();
     assert_eq!(report.count("weight"), 13, "{kinds:?}");
     assert_eq!(report.count("derived"), 1);
     assert_eq!(report.count("buffer"), 2);
     assert_eq!(report.count("const"), 1);
     assert_eq!(report.count("qparam"), 0);
-    let lstm_b = report
-        .initializers
-        .iter()
-        .find(|a| a.name == "onnx::LSTM_6930")
-        .unwrap();
+    let lstm_b = report.initializers.iter().find(|a| a.name == "onnx::LSTM_6930").unwrap();
     assert!(matches!(&lstm_b.role, InitializerRole::Weight { keys, .. } if keys.len() == 4));
 }
 
@@ -346,13 +223,7 @@ fn fp16_graph_maps_like_the_int8_one() {
 fn unexplained_initializer_is_an_error_naming_it() {
     let (mut g, _) = kokoro_like_float_graph(false);
     g.f32("onnx::Mystery_1", &[40, 40], &[0.5; 1600]);
-    g.node(
-        "Foo",
-        "/encoder/Foo",
-        &["x", "onnx::Mystery_1"],
-        &["foo"],
-        &[],
-    );
+    g.node("Foo", "/encoder/Foo", &["x", "onnx::Mystery_1"], &["foo"], &[]);
     let err = convert_bytes(&g.model_bytes(), Path::new("tiny.onnx")).unwrap_err();
     assert!(matches!(err, WeightsError::GraphMapping { .. }));
     assert!(err.to_string().contains("onnx::Mystery_1"), "{err}");
@@ -362,20 +233,9 @@ fn unexplained_initializer_is_an_error_naming_it() {
 fn node_scope_and_initializer_name_must_agree() {
     let mut g = GraphBuilder::default();
     g.f32("encoder.text_encoder.fc.weight", &[2, 2], &[1.0; 4]);
-    g.node(
-        "MatMul",
-        "/encoder/bert_encoder/MatMul",
-        &["x", "encoder.text_encoder.fc.weight"],
-        &["y"],
-        &[],
-    );
-    let err = convert_bytes(&g.model_bytes(), Path::new("tiny.onnx"))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("bert_encoder.weight") && err.contains("text_encoder.fc.weight"),
-        "{err}"
-    );
+    g.node("MatMul", "/encoder/bert_encoder/MatMul", &["x", "encoder.text_encoder.fc.weight"], &["y"], &[]);
+    let err = convert_bytes(&g.model_bytes(), Path::new("tiny.onnx")).unwrap_err().to_string();
+    assert!(err.contains("bert_encoder.weight") && err.contains("text_encoder.fc.weight"), "{err}");
 }
 
 #[test]
@@ -384,14 +244,9 @@ fn a_wrong_reciprocal_is_not_silently_accepted() {
     let mut bytes = g.model_bytes();
     // Replace 1/alpha = [2.0, 0.5] by [2.0, 0.25] in the raw data.
     let pattern: Vec<u8> = [2.0f32, 0.5].iter().flat_map(|v| v.to_le_bytes()).collect();
-    let at = bytes
-        .windows(8)
-        .position(|w| w == pattern.as_slice())
-        .expect("reciprocal bytes");
+    let at = bytes.windows(8).position(|w| w == pattern.as_slice()).expect("reciprocal bytes");
     bytes[at + 4..at + 8].copy_from_slice(&0.25f32.to_le_bytes());
-    let err = convert_bytes(&bytes, Path::new("tiny.onnx"))
-        .unwrap_err()
-        .to_string();
+    let err = convert_bytes(&bytes, Path::new("tiny.onnx")).unwrap_err().to_string();
     assert!(err.contains("Reciprocal_output_0"), "{err}");
 }
 
@@ -416,9 +271,7 @@ fn external_data_is_reported_not_misread() {
     bytes_field(&mut graph, 5, &t);
     let mut model = Vec::new();
     bytes_field(&mut model, 7, &graph);
-    let err = convert_bytes(&model, Path::new("ext.onnx"))
-        .unwrap_err()
-        .to_string();
+    let err = convert_bytes(&model, Path::new("ext.onnx")).unwrap_err().to_string();
     assert!(err.contains("external"), "{err}");
 }
 
@@ -428,18 +281,10 @@ fn mutated_models_never_panic() {
     let bytes = g.model_bytes();
     let mut loaded = 0;
     for i in 0..bytes.len() {
-        for v in [
-            0x00,
-            0xff,
-            0x80,
-            0x7f,
-            bytes[i] ^ 0x01,
-            bytes[i].wrapping_add(7),
-        ] {
+        for v in [0x00, 0xff, 0x80, 0x7f, bytes[i] ^ 0x01, bytes[i].wrapping_add(7)] {
             let mut mutated = bytes.clone();
             mutated[i] = v;
-            let result =
-                std::panic::catch_unwind(|| convert_bytes(&mutated, Path::new("mutated.onnx")));
+            let result = std::panic::catch_unwind(|| convert_bytes(&mutated, Path::new("mutated.onnx")));
             match result {
                 Ok(Ok(_)) => loaded += 1, // e.g. a changed float value: still a valid model
                 Ok(Err(_)) => {}

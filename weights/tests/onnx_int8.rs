@@ -17,16 +17,14 @@ fn int8_path() -> std::path::PathBuf {
 /// The conversion is shared by the tests of this file (it takes a few seconds unoptimized).
 fn converted() -> &'static (WeightMap, OnnxReport) {
     static CONVERTED: OnceLock<(WeightMap, OnnxReport)> = OnceLock::new();
-    CONVERTED
-        .get_or_init(|| warble_weights::onnx::load_onnx(&int8_path()).expect("int8 ONNX converts"))
+    CONVERTED.get_or_init(|| warble_weights::onnx::load_onnx(&int8_path()).expect("int8 ONNX converts"))
 }
 
 #[test]
 fn all_457_keys_have_the_checkpoint_shapes() {
     let (map, _) = converted();
     assert_eq!(map.len(), 457);
-    map.check_layout(kokoro_v1_0_layout(), "Kokoro v1.0")
-        .expect("layout");
+    map.check_layout(kokoro_v1_0_layout(), "Kokoro v1.0").expect("layout");
     assert_eq!(map.parameter_count(), 81_140_664);
 }
 
@@ -35,10 +33,8 @@ fn every_initializer_is_accounted_for_as_the_mapping_table_says() {
     let (_, report) = converted();
     assert_eq!(report.node_count, 3614);
     assert_eq!(report.initializers.len(), 775);
-    let counts: Vec<usize> = ["weight", "qparam", "derived", "buffer", "const"]
-        .iter()
-        .map(|k| report.count(k))
-        .collect();
+    let counts: Vec<usize> =
+        ["weight", "qparam", "derived", "buffer", "const"].iter().map(|k| report.count(k)).collect();
     assert_eq!(counts, vec![427, 230, 48, 4, 66]);
 
     // tests/data/onnx-int8-keys.tsv is docs/onnx-int8-keys.tsv (written independently).
@@ -52,9 +48,8 @@ fn every_initializer_is_accounted_for_as_the_mapping_table_says() {
     }
     assert_eq!(expected.len(), 775);
     for account in &report.initializers {
-        let (kind, keys) = expected
-            .get(account.name.as_str())
-            .unwrap_or_else(|| panic!("{} not in table", account.name));
+        let (kind, keys) =
+            expected.get(account.name.as_str()).unwrap_or_else(|| panic!("{} not in table", account.name));
         assert_eq!(account.role.kind(), *kind, "{}", account.name);
         let ours: BTreeSet<String> = match &account.role {
             InitializerRole::Weight { keys, .. } => keys.iter().cloned().collect(),
@@ -74,12 +69,7 @@ fn values_match_the_independent_numpy_reference() {
     let mut checked = 0;
     for line in reference.lines() {
         let f: Vec<&str> = line.split('\t').collect();
-        let (key, shape, sum, weighted) = (
-            f[0],
-            f[1],
-            f[2].parse::<f64>().unwrap(),
-            f[3].parse::<f64>().unwrap(),
-        );
+        let (key, shape, sum, weighted) = (f[0], f[1], f[2].parse::<f64>().unwrap(), f[3].parse::<f64>().unwrap());
         let t = map.get(key).unwrap();
         assert_eq!(format!("{:?}", t.shape), shape, "{key}");
         let our_sum: f64 = t.data.iter().map(|&x| f64::from(x)).sum();
@@ -87,20 +77,12 @@ fn values_match_the_independent_numpy_reference() {
             .data
             .iter()
             .enumerate()
-            .map(|(i, &x)| {
-                f64::from(x) * (((i as u64).wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0)
-            })
+            .map(|(i, &x)| f64::from(x) * (((i as u64).wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0))
             .sum();
         let abs_sum: f64 = t.data.iter().map(|&x| f64::from(x).abs()).sum();
         let tol = 1e-9 * abs_sum + 1e-12;
-        assert!(
-            (our_sum - sum).abs() <= tol,
-            "{key}: sum {our_sum} vs {sum}"
-        );
-        assert!(
-            (our_weighted - weighted).abs() <= tol,
-            "{key}: weighted {our_weighted} vs {weighted}"
-        );
+        assert!((our_sum - sum).abs() <= tol, "{key}: sum {our_sum} vs {sum}");
+        assert!((our_weighted - weighted).abs() <= tol, "{key}: weighted {our_weighted} vs {weighted}");
         checked += 1;
     }
     assert_eq!(checked, 457);
@@ -116,28 +98,13 @@ fn spot_values_follow_the_documented_transforms() {
     assert!(distinct.len() <= 128, "{} distinct values", distinct.len());
     // ConvTranspose and conv_post stay float: many distinct values.
     let ups = map.get("decoder.generator.ups.0.weight").unwrap();
-    assert!(
-        ups.data
-            .iter()
-            .map(|x| x.to_bits())
-            .collect::<BTreeSet<_>>()
-            .len()
-            > 10_000
-    );
+    assert!(ups.data.iter().map(|x| x.to_bits()).collect::<BTreeSet<_>>().len() > 10_000);
     // Snake alphas are positive and 1/alpha was folded into the graph as a separate constant.
-    assert!(
-        map.get("decoder.generator.resblocks.0.alpha1.0")
-            .unwrap()
-            .data
-            .iter()
-            .all(|&a| a > 0.0)
-    );
+    assert!(map.get("decoder.generator.resblocks.0.alpha1.0").unwrap().data.iter().all(|&a| a > 0.0));
 }
 
 fn expect_error_not_panic(bytes: &[u8], what: &str) -> WeightsError {
-    match std::panic::catch_unwind(|| {
-        warble_weights::onnx::convert_bytes(bytes, Path::new("damaged.onnx"))
-    }) {
+    match std::panic::catch_unwind(|| warble_weights::onnx::convert_bytes(bytes, Path::new("damaged.onnx"))) {
         Ok(Ok(_)) => panic!("{what}: damaged model loaded"),
         Ok(Err(e)) => e,
         Err(_) => panic!("{what}: panicked"),
@@ -148,46 +115,22 @@ fn expect_error_not_panic(bytes: &[u8], what: &str) -> WeightsError {
 fn truncated_copies_fail_cleanly() {
     let bytes = std::fs::read(int8_path()).unwrap();
     let len = bytes.len();
-    for cut in [
-        0,
-        1,
-        2,
-        7,
-        100,
-        4096,
-        1 << 20,
-        len / 3,
-        len / 2,
-        len - 1000,
-        len - 1,
-    ] {
+    for cut in [0, 1, 2, 7, 100, 4096, 1 << 20, len / 3, len / 2, len - 1000, len - 1] {
         let err = expect_error_not_panic(&bytes[..cut], &format!("cut at {cut}"));
-        assert!(
-            matches!(
-                err,
-                WeightsError::Corrupt { .. } | WeightsError::GraphMapping { .. }
-            ),
-            "cut {cut}: {err}"
-        );
+        assert!(matches!(err, WeightsError::Corrupt { .. } | WeightsError::GraphMapping { .. }), "cut {cut}: {err}");
     }
     // Through the file API too, on a truncated copy on disk.
     let dir = support::scratch_dir("truncated");
     let copy = dir.join("kokoro-truncated.onnx");
     std::fs::write(&copy, &bytes[..len / 2]).unwrap();
     let err = warble_weights::load(&copy).unwrap_err().to_string();
-    assert!(
-        err.contains("kokoro-truncated.onnx") && err.contains("not a readable ONNX file"),
-        "{err}"
-    );
+    assert!(err.contains("kokoro-truncated.onnx") && err.contains("not a readable ONNX file"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn garbage_and_flipped_bytes_fail_cleanly() {
-    let noise: Vec<u8> = support::values(100_000, 7)
-        .iter()
-        .map(|v| (v.to_bits() >> 13) as u8)
-        .collect();
+    let noise: Vec<u8> = support::values(100_000, 7).iter().map(|v| (v.to_bits() >> 13) as u8).collect();
     expect_error_not_panic(&noise, "noise");
     expect_error_not_panic(b"this is not an onnx file at all\n", "text");
     // A valid prefix followed by noise.

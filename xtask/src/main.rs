@@ -3,20 +3,26 @@
 //! the converted cache).
 //!
 //! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]` with `WARBLE_MODEL_DIR` set.
+//! `--stream [--long-seconds S]`: streaming latency, lead over playback and throughput instead (`stream.rs`).
 //! `--out DIR` writes each case's audio (`<case>.f32`, raw little-endian f32 at 24 kHz) and durations
 //! (`<case>.json`), so two backends' outputs can be compared sample by sample.
+
+mod stream;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use warble_engine::{Backend, Engine, EngineOptions, SourceNoise, StageTimes, SynthesisOptions};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
-        _ => bail!("usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]"),
+        _ => bail!(
+            "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]\n       \
+             cargo xtask bench --stream [--runs N] [--long-seconds S]"
+        ),
     }
 }
 
@@ -50,12 +56,7 @@ fn bench(args: &[String]) -> Result<()> {
     // Cold load converts the ONNX file into a fresh cache; warm load reads that cache.
     let cache = std::env::temp_dir().join(format!("warble-bench-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
-    let opts = EngineOptions {
-        model: Some(model_dir.clone()),
-        voices: None,
-        backend,
-        cache_dir: Some(cache.clone()),
-    };
+    let opts = EngineOptions { model: Some(model_dir.clone()), voices: None, backend, cache_dir: Some(cache.clone()) };
     let t = Instant::now();
     let cold = Engine::load(&opts)?;
     let cold_total = t.elapsed();
@@ -75,9 +76,17 @@ fn bench(args: &[String]) -> Result<()> {
     }
     let warm_report = engine.load_report().clone();
     let _ = std::fs::remove_dir_all(&cache);
+    if args.iter().any(|a| a == "--stream") {
+        let long: f64 = flag(args, "--long-seconds").map(|r| r.parse()).transpose()?.unwrap_or(300.0);
+        return stream::run(&engine, runs, long);
+    }
 
     println!("# Warble benchmark ({backend:?}, generator kernels: {generator}, {runs} timed runs after one warm-up)\n");
-    println!("machine: {}, {} threads available\n", cpu_name(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "machine: {}, {} threads available\n",
+        cpu_name(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
     println!("| load | weights | build model | total |");
     println!("|---|---|---|---|");
     println!(
@@ -95,7 +104,9 @@ fn bench(args: &[String]) -> Result<()> {
         ms(warm_total)
     );
 
-    println!("| case | tokens | audio s | median wall s | real-time factor (audio s / wall s) | ALBERT ms | predictor ms | text enc ms | decoder ms | source ms | generator ms | iSTFT ms |");
+    println!(
+        "| case | tokens | audio s | median wall s | real-time factor (audio s / wall s) | ALBERT ms | predictor ms | text enc ms | decoder ms | source ms | generator ms | iSTFT ms |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for case in ["c07_en_100", "c11_en_400"] {
         let dir = golden.join(case);
@@ -108,7 +119,10 @@ fn bench(args: &[String]) -> Result<()> {
             let bytes: Vec<u8> = first.audio.iter().flat_map(|v| v.to_le_bytes()).collect();
             std::fs::write(out.join(format!("{case}.f32")), bytes)?;
             let durations: Vec<&Vec<usize>> = first.chunks.iter().map(|c| &c.durations).collect();
-            std::fs::write(out.join(format!("{case}.json")), serde_json::json!({ "durations": durations }).to_string())?;
+            std::fs::write(
+                out.join(format!("{case}.json")),
+                serde_json::json!({ "durations": durations }).to_string(),
+            )?;
         }
         let mut walls = Vec::new();
         let mut stage_sum = StageTimes::default();
@@ -144,7 +158,8 @@ fn bench(args: &[String]) -> Result<()> {
 }
 
 fn case_info(dir: &Path) -> Result<(String, String, f32)> {
-    let text = std::fs::read_to_string(dir.join("case.json")).with_context(|| format!("reading {}/case.json", dir.display()))?;
+    let text = std::fs::read_to_string(dir.join("case.json"))
+        .with_context(|| format!("reading {}/case.json", dir.display()))?;
     let v: serde_json::Value = serde_json::from_str(&text)?;
     Ok((
         v["phonemes"].as_str().context("phonemes")?.to_string(),
@@ -156,6 +171,10 @@ fn case_info(dir: &Path) -> Result<(String, String, f32)> {
 fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }

@@ -136,10 +136,11 @@ pub fn snr_db(got: &[f32], reference: &[f32]) -> f64 {
 
 /// Log-magnitude spectrum of each 600-sample frame (Hann window, 1024-point DFT of the frame's neighbourhood).
 pub fn frame_log_spectra(audio: &[f32], frames: &[usize]) -> Vec<Vec<f32>> {
-    use rustfft::{num_complex::Complex, FftPlanner};
+    use rustfft::{FftPlanner, num_complex::Complex};
     let n = 1024;
     let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
-    let window: Vec<f32> = (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos()).collect();
+    let window: Vec<f32> =
+        (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos()).collect();
     frames
         .iter()
         .map(|&f| {

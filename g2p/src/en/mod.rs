@@ -13,7 +13,7 @@ mod words;
 
 use crate::{G2p, G2pError, Language, Token};
 use tokenize::RawToken;
-use words::{Ctx, Words, CONSONANTS, CURRENCIES, PRIMARY, VOWELS};
+use words::{CONSONANTS, CURRENCIES, Ctx, PRIMARY, VOWELS, Words};
 
 /// The 114 symbols of Kokoro's vocabulary (`config.json`), plus the space that separates words.
 pub const VOCAB: &str = " !\"(),.:;?AIOQSTWYabcdefhijklmnopqrstuvwxyzæçðøŋœɐɑɒɔɕɖəɚɛɜɟɡɣɤɥɨɪɯɰɲɳɴɸɹɻɽɾʁʂʃʈʊʋʌʎʒʔʝʣʤʥʦʧʨʰʲˈˌː̃βθχᵊᵝᵻ—“”…→↓↗↘ꭧ";
@@ -84,7 +84,11 @@ fn merge(tokens: &[MTok], unk: Option<&str>) -> MTok {
     let phonemes = unk.map(|u| {
         let mut ps = String::new();
         for t in tokens {
-            if t.prespace && !ps.is_empty() && !ps.ends_with(char::is_whitespace) && t.phonemes.as_deref().is_some_and(|p| !p.is_empty()) {
+            if t.prespace
+                && !ps.is_empty()
+                && !ps.ends_with(char::is_whitespace)
+                && t.phonemes.as_deref().is_some_and(|p| !p.is_empty())
+            {
                 ps.push(' ');
             }
             ps.push_str(t.phonemes.as_deref().unwrap_or(u));
@@ -288,7 +292,10 @@ impl EnglishG2p {
                 .collect();
             for (j, mut tk) in tks.into_iter().enumerate() {
                 if tk.alias.is_some() || tk.phonemes.is_some() {
-                } else if tk.tag == "$" && tk.text.chars().count() == 1 && CURRENCIES.iter().any(|c| tk.text.starts_with(c.0)) {
+                } else if tk.tag == "$"
+                    && tk.text.chars().count() == 1
+                    && CURRENCIES.iter().any(|c| tk.text.starts_with(c.0))
+                {
                     currency = tk.text.chars().next();
                     tk.phonemes = Some(String::new());
                     tk.rating = Some(4);
@@ -342,7 +349,8 @@ impl EnglishG2p {
     fn token_context(ctx: Ctx, ps: Option<&str>, tk: &MTok) -> Ctx {
         let mut vowel = ctx.future_vowel;
         if let Some(ps) = ps.filter(|p| !p.is_empty())
-            && let Some(c) = ps.chars().find(|&c| VOWELS.contains(c) || CONSONANTS.contains(c) || NON_QUOTE_PUNCTS.contains(c))
+            && let Some(c) =
+                ps.chars().find(|&c| VOWELS.contains(c) || CONSONANTS.contains(c) || NON_QUOTE_PUNCTS.contains(c))
         {
             vowel = if NON_QUOTE_PUNCTS.contains(c) { None } else { Some(VOWELS.contains(c)) };
         }
@@ -360,7 +368,13 @@ impl EnglishG2p {
         }
         let mut kinds = [false; 3];
         for c in text.chars().filter(|&c| !SUBTOKEN_JUNKS.contains(c)) {
-            kinds[if c.is_alphabetic() { 0 } else if c.is_ascii_digit() { 1 } else { 2 }] = true;
+            kinds[if c.is_alphabetic() {
+                0
+            } else if c.is_ascii_digit() {
+                1
+            } else {
+                2
+            }] = true;
         }
         let prespace = text.contains(' ') || text.contains('/') || kinds.iter().filter(|&&k| k).count() > 1;
         let n = tokens.len();
@@ -384,7 +398,10 @@ impl EnglishG2p {
             .iter()
             .enumerate()
             .filter_map(|(i, t)| {
-                t.phonemes.as_deref().filter(|p| !p.is_empty()).map(|p| (p.contains(PRIMARY), words::stress_weight(p), i))
+                t.phonemes
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                    .map(|p| (p.contains(PRIMARY), words::stress_weight(p), i))
             })
             .collect();
         if indices.len() == 2 && tokens[indices[0].2].text.chars().count() == 1 {
@@ -440,7 +457,9 @@ impl EnglishG2p {
             }
             let part = &tokens[s.start..s.end];
             // Tokens inside a `[text](feature)` link keep the feature.
-            if s.start < next || part.iter().any(|t| t.phonemes.is_some() || !t.is_head || t.stress.is_some() || !t.flags.is_empty()) {
+            if s.start < next
+                || part.iter().any(|t| t.phonemes.is_some() || !t.is_head || t.stress.is_some() || !t.flags.is_empty())
+            {
                 continue;
             }
             // "5km", "#1": the reading is a word of its own, so a space separates it from its neighbours.

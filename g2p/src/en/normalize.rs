@@ -25,7 +25,17 @@ pub struct Tok<'a> {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 
@@ -291,8 +301,19 @@ pub fn roman_value(s: &str) -> Option<u32> {
     let total = u32::try_from(signed).ok()?;
     // Canonical form only: write the value back and compare.
     let table = [
-        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"),
-        (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
     ];
     let (mut n, mut back) = (total, String::new());
     for (v, r) in table {
@@ -318,9 +339,7 @@ const ROMAN_CONTEXT: &[&str] = &[
 
 fn is_capitalised_name(s: &str) -> bool {
     let mut cs = s.chars();
-    cs.next().is_some_and(|c| c.is_uppercase())
-        && s.chars().count() >= 2
-        && cs.all(|c| c.is_lowercase())
+    cs.next().is_some_and(|c| c.is_uppercase()) && s.chars().count() >= 2 && cs.all(|c| c.is_lowercase())
 }
 
 /// Words before a hyphen range ("pages 12-20") that make it a range rather than a score or a code.
@@ -441,7 +460,8 @@ impl Ctx<'_, '_> {
             return None;
         }
         // Ratios: "a ratio of 3:2" → three to two.
-        let ratio = (i.saturating_sub(3)..i).any(|k| matches!(self.text(k), "ratio" | "ratios" | "odds" | "Ratio" | "Odds"));
+        let ratio =
+            (i.saturating_sub(3)..i).any(|k| matches!(self.text(k), "ratio" | "ratios" | "odds" | "Ratio" | "Odds"));
         if ratio
             && let Some((a, b)) = tx.split_once(':')
             && all_digits(a)
@@ -481,7 +501,12 @@ impl Ctx<'_, '_> {
     fn numeric_date(&self, i: usize) -> Option<Span> {
         let tx = self.text(i);
         let parts: Vec<&str> = tx.split('/').collect();
-        if parts.len() == 3 && parts.iter().all(|p| all_digits(p)) && parts[0].len() <= 2 && parts[1].len() <= 2 && (parts[2].len() == 4 || parts[2].len() == 2) {
+        if parts.len() == 3
+            && parts.iter().all(|p| all_digits(p))
+            && parts[0].len() <= 2
+            && parts[1].len() <= 2
+            && (parts[2].len() == 4 || parts[2].len() == 2)
+        {
             let a: u32 = parts[0].parse().ok()?;
             let b: u32 = parts[1].parse().ok()?;
             let (m, d) = if a > 12 && b <= 12 {
@@ -528,11 +553,7 @@ impl Ctx<'_, '_> {
     /// "January 5" → January fifth; "Jan. 5" → January fifth; "5 January" → the fifth of January.
     fn word_date(&self, i: usize) -> Option<Span> {
         let day = |s: &str| -> Option<u32> {
-            if s.len() <= 2 && all_digits(s) {
-                s.parse().ok().filter(|d| (1..=31).contains(d))
-            } else {
-                None
-            }
+            if s.len() <= 2 && all_digits(s) { s.parse().ok().filter(|d| (1..=31).contains(d)) } else { None }
         };
         let tx = self.text(i);
         if let Some(m) = month_of(tx)
@@ -546,12 +567,18 @@ impl Ctx<'_, '_> {
                 if self.joined(i + 1) && next2.starts_with(|c: char| c.is_alphanumeric()) {
                     return None;
                 }
-                return Some(Span { start: if abbr { i } else { i + 1 }, end: i + 2, reading: if abbr { format!("{} {}", MONTHS[m], ordinal_words(d)) } else { ordinal_words(d) } });
+                return Some(Span {
+                    start: if abbr { i } else { i + 1 },
+                    end: i + 2,
+                    reading: if abbr { format!("{} {}", MONTHS[m], ordinal_words(d)) } else { ordinal_words(d) },
+                });
             }
             if abbr {
                 // "Jan. 5th": the ordinal is misaki's; the month is read in full.
                 let n = self.text(i + 1);
-                if n.len() > 2 && ["st", "nd", "rd", "th"].iter().any(|s| n.strip_suffix(s).is_some_and(|d| day(d).is_some())) {
+                if n.len() > 2
+                    && ["st", "nd", "rd", "th"].iter().any(|s| n.strip_suffix(s).is_some_and(|d| day(d).is_some()))
+                {
                     return Some(Span { start: i, end: i + 1, reading: MONTHS[m].to_string() });
                 }
             }
@@ -589,7 +616,9 @@ impl Ctx<'_, '_> {
         if self.joined(i) && !matches!(self.text(i + 1), "'s" | "’s" | "." | "," | ";" | ":" | "!" | "?" | ")") {
             return None;
         }
-        let end_of_phrase = !stop.is_empty() || i + 1 >= self.t.len() || matches!(self.text(i + 1), "." | "," | ";" | ":" | "!" | "?" | ")" | "'s" | "’s");
+        let end_of_phrase = !stop.is_empty()
+            || i + 1 >= self.t.len()
+            || matches!(self.text(i + 1), "." | "," | ";" | ":" | "!" | "?" | ")" | "'s" | "’s");
         let war = p1 == "War" && p2 == "World";
         let bowl = p1 == "Bowl" && p2 == "Super";
         if war || bowl || ROMAN_CONTEXT.contains(&p1) {
@@ -614,7 +643,12 @@ impl Ctx<'_, '_> {
 
     /// "555-123-4567", "1-800-555-1234", "555-1234", "(555) 123-4567", "+44 20 1234 5678": digit by digit.
     fn phone(&self, i: usize) -> Option<Span> {
-        let digits = |s: &str| s.chars().map(|c| if c == '0' { "oh".to_string() } else { cardinal_words(c.to_digit(10).unwrap_or(0)) }).collect::<Vec<_>>().join(" ");
+        let digits = |s: &str| {
+            s.chars()
+                .map(|c| if c == '0' { "oh".to_string() } else { cardinal_words(c.to_digit(10).unwrap_or(0)) })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let tx = self.text(i);
         // + country code, then 2 or more spaced groups of 1-4 digits.
         if let Some(cc) = tx.strip_prefix('+')
@@ -639,7 +673,14 @@ impl Ctx<'_, '_> {
             return None;
         }
         // (555) 123-4567
-        let (start, mut groups, mut k) = if tx == "(" && self.text(i + 1).len() == 3 && all_digits(self.text(i + 1)) && self.joined(i) && self.joined(i + 1) && self.text(i + 2) == ")" && self.t[i + 2].ws {
+        let (start, mut groups, mut k) = if tx == "("
+            && self.text(i + 1).len() == 3
+            && all_digits(self.text(i + 1))
+            && self.joined(i)
+            && self.joined(i + 1)
+            && self.text(i + 2) == ")"
+            && self.t[i + 2].ws
+        {
             (i, vec![self.text(i + 1)], i + 3)
         } else if all_digits(tx) && (i == 0 || !matches!(self.prev_text(i), "-" | "+") || self.t[i - 1].ws) {
             (i, Vec::new(), i)
@@ -667,7 +708,11 @@ impl Ctx<'_, '_> {
             _ => false,
         };
         // Not followed by more digits or a hyphen ("555-1234-99").
-        if !ok || (k < self.t.len() && self.joined(k - 1) && self.text(k).starts_with(|c: char| c.is_ascii_digit() || c == '-')) {
+        if !ok
+            || (k < self.t.len()
+                && self.joined(k - 1)
+                && self.text(k).starts_with(|c: char| c.is_ascii_digit() || c == '-'))
+        {
             return None;
         }
         let words: Vec<String> = groups.iter().map(|g| digits(g)).collect();
@@ -698,13 +743,16 @@ impl Ctx<'_, '_> {
             return None;
         }
         // Not a longer chain ("1-2-3", dates, phone numbers).
-        if (self.joined(i + 2) && matches!(self.text(i + 3), "-" | "–")) || (i > 0 && !self.t[i - 1].ws && matches!(self.prev_text(i), "-" | "–")) {
+        if (self.joined(i + 2) && matches!(self.text(i + 3), "-" | "–"))
+            || (i > 0 && !self.t[i - 1].ws && matches!(self.prev_text(i), "-" | "–"))
+        {
             return None;
         }
         let is_range = if dash == "–" {
             true
         } else {
-            let years = a.len() == 4 && b.len() == 4 && all_digits(a) && all_digits(b) && a < b && a.starts_with(['1', '2']);
+            let years =
+                a.len() == 4 && b.len() == 4 && all_digits(a) && all_digits(b) && a < b && a.starts_with(['1', '2']);
             let ctx = i > 0 && RANGE_CONTEXT.contains(&self.prev_text(i).to_lowercase().as_str());
             let unit_after = self.unit_at(i + 3).is_some() || matches!(self.text(i + 3), "%" | "percent");
             years || ctx || unit_after
@@ -731,7 +779,9 @@ impl Ctx<'_, '_> {
 
     fn abbreviation_at(&self, i: usize, tx: &str, i_last: usize) -> Option<Span> {
         let next = self.text(i_last + 1);
-        let next_is_name = self.t[i_last].ws && (is_capitalised_name(next) || next.chars().next().is_some_and(|c| c.is_uppercase()) && next.len() > 1 && next.ends_with('.'));
+        let next_is_name = self.t[i_last].ws
+            && (is_capitalised_name(next)
+                || next.chars().next().is_some_and(|c| c.is_uppercase()) && next.len() > 1 && next.ends_with('.'));
         let prev_is_name = i > 0 && self.t[i - 1].ws && is_capitalised_name(self.prev_text(i));
         if tx == "St." {
             if next_is_name {
@@ -752,7 +802,8 @@ impl Ctx<'_, '_> {
         {
             return Some(Span { start: i, end: i + 1, reading: w.into() });
         }
-        if matches!(tx, "Jr." | "Sr.") && i > 0 && (is_capitalised_name(self.prev_text(i)) || self.prev_text(i) == ",") {
+        if matches!(tx, "Jr." | "Sr.") && i > 0 && (is_capitalised_name(self.prev_text(i)) || self.prev_text(i) == ",")
+        {
             return Some(Span { start: i, end: i + 1, reading: if tx == "Jr." { "Junior" } else { "Senior" }.into() });
         }
         // "Vol. 2", "Ch. IV": only before a number or a Roman numeral.
@@ -800,7 +851,8 @@ impl Ctx<'_, '_> {
         {
             return Some(Span { start: i, end: i + 1, reading: format!("{a} times {b}") });
         }
-        if tx == "×" && i > 0 && plain_number(self.prev_text(i)).is_some() && plain_number(self.text(i + 1)).is_some() {
+        if tx == "×" && i > 0 && plain_number(self.prev_text(i)).is_some() && plain_number(self.text(i + 1)).is_some()
+        {
             return Some(Span { start: i, end: i + 1, reading: "times".into() });
         }
         // A negative number spaCy tags NFP (misaki then reads nothing): "dropped to -5 degrees".
@@ -834,7 +886,33 @@ fn url_words(s: &str) -> Option<String> {
         let lw = w.to_ascii_lowercase();
         if lw == "www" {
             out.push("w w w".into());
-        } else if w.chars().all(|c| c.is_ascii_alphabetic()) && w.len() <= 2 && !matches!(lw.as_str(), "co" | "go" | "me" | "my" | "to" | "in" | "on" | "at" | "is" | "it" | "we" | "us" | "up" | "so" | "no" | "do" | "be" | "by" | "of" | "or" | "an" | "a") {
+        } else if w.chars().all(|c| c.is_ascii_alphabetic())
+            && w.len() <= 2
+            && !matches!(
+                lw.as_str(),
+                "co" | "go"
+                    | "me"
+                    | "my"
+                    | "to"
+                    | "in"
+                    | "on"
+                    | "at"
+                    | "is"
+                    | "it"
+                    | "we"
+                    | "us"
+                    | "up"
+                    | "so"
+                    | "no"
+                    | "do"
+                    | "be"
+                    | "by"
+                    | "of"
+                    | "or"
+                    | "an"
+                    | "a"
+            )
+        {
             out.push(w.chars().map(|c| c.to_ascii_lowercase().to_string()).collect::<Vec<_>>().join(" "));
         } else if w.chars().all(|c| c.is_ascii_digit()) {
             out.push(w.chars().map(|c| c.to_string()).collect::<Vec<_>>().join(" "));
@@ -943,7 +1021,10 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(url_words("https://www.example.co.uk/a-b").as_deref(), Some("w w w dot example dot co dot u k slash a dash b"));
+        assert_eq!(
+            url_words("https://www.example.co.uk/a-b").as_deref(),
+            Some("w w w dot example dot co dot u k slash a dash b")
+        );
         assert_eq!(url_words("me@example.com").as_deref(), Some("me at example dot com"));
     }
 

@@ -8,7 +8,9 @@ use super::words::{Ctx, Words};
 enum K {
     C,
     /// A vowel nucleus; `long` ones (diphthongs, tense vowels) are not reduced when unstressed.
-    V { long: bool },
+    V {
+        long: bool,
+    },
 }
 
 struct Unit {
@@ -44,8 +46,16 @@ fn letters_to_units(w: &[u8]) -> Vec<Unit> {
         let c = w[i];
         let rest_len = n - i;
         // Word endings first.
-        if rest_len == 4 && (starts(i, "tion") || starts(i, "sion")) || rest_len == 5 && (starts(i, "tions") || starts(i, "sions")) {
-            out.push(cons(if c == b't' || at(i.wrapping_sub(1)) != b's' && c == b's' && !is_v(at(i.wrapping_sub(1))) { "ʃ" } else { "ʒ" }));
+        if rest_len == 4 && (starts(i, "tion") || starts(i, "sion"))
+            || rest_len == 5 && (starts(i, "tions") || starts(i, "sions"))
+        {
+            out.push(cons(
+                if c == b't' || at(i.wrapping_sub(1)) != b's' && c == b's' && !is_v(at(i.wrapping_sub(1))) {
+                    "ʃ"
+                } else {
+                    "ʒ"
+                },
+            ));
             out.push(short("ə", "ə"));
             out.push(cons("n"));
             if rest_len == 5 {
@@ -74,13 +84,20 @@ fn letters_to_units(w: &[u8]) -> Vec<Unit> {
         }
         if rest_len == 2 && starts(i, "ed") && i > 2 {
             let p = at(i - 1);
-            out.push(cons(if p == b't' || p == b'd' { "ᵻd" } else if b"pkfsxc".contains(&p) || starts(i - 2, "sh") || starts(i - 2, "ch") { "t" } else { "d" }));
+            out.push(cons(if p == b't' || p == b'd' {
+                "ᵻd"
+            } else if b"pkfsxc".contains(&p) || starts(i - 2, "sh") || starts(i - 2, "ch") {
+                "t"
+            } else {
+                "d"
+            }));
             break;
         }
         if rest_len == 1 && c == b'e' && i > 0 && !out.is_empty() {
             // Silent final e lengthens the previous vowel across one consonant.
             let l = out.len();
-            if l >= 2 && out[l - 1].kind == K::C
+            if l >= 2
+                && out[l - 1].kind == K::C
                 && let K::V { long: false } = out[l - 2].kind
             {
                 let lengthened = match out[l - 2].ps.as_str() {
@@ -119,7 +136,13 @@ fn letters_to_units(w: &[u8]) -> Vec<Unit> {
             out.push(cons("z"));
             break;
         }
-        if rest_len == 2 && starts(i, "es") && i > 1 && !b"sxzc".contains(&at(i - 1)) && at(i - 1) != b'h' && !is_v(at(i - 1)) {
+        if rest_len == 2
+            && starts(i, "es")
+            && i > 1
+            && !b"sxzc".contains(&at(i - 1))
+            && at(i - 1) != b'h'
+            && !is_v(at(i - 1))
+        {
             out.push(cons(if b"ptkf".contains(&at(i - 1)) { "s" } else { "z" }));
             break;
         }
@@ -152,7 +175,10 @@ fn letters_to_units(w: &[u8]) -> Vec<Unit> {
             (cons("ŋ"), 2)
         } else if starts(i, "gh") {
             (cons(if i == 0 { "ɡ" } else { "" }), 2)
-        } else if i > 0 && (starts(i, "ci") || starts(i, "ti") || starts(i, "si")) && matches!(at(i + 2), b'a' | b'o' | b'u') {
+        } else if i > 0
+            && (starts(i, "ci") || starts(i, "ti") || starts(i, "si"))
+            && matches!(at(i + 2), b'a' | b'o' | b'u')
+        {
             (cons("ʃ"), 2)
         } else if starts(i, "gu") && matches!(at(i + 2), b'e' | b'i') {
             (cons("ɡ"), 2)
@@ -200,7 +226,10 @@ fn letters_to_units(w: &[u8]) -> Vec<Unit> {
             (long("ɑɹ"), 2)
         } else if starts(i, "or") && !is_v(at(i + 2)) && at(i + 2) != b'r' {
             (long("ɔɹ"), 2)
-        } else if (starts(i, "er") || starts(i, "ir") || starts(i, "ur") || starts(i, "yr")) && !is_v(at(i + 2)) && at(i + 2) != b'r' {
+        } else if (starts(i, "er") || starts(i, "ir") || starts(i, "ur") || starts(i, "yr"))
+            && !is_v(at(i + 2))
+            && at(i + 2) != b'r'
+        {
             (Unit { ps: "ɜɹ".into(), kind: K::V { long: false }, weak: "əɹ" }, 2)
         } else {
             let next = at(i + 1);
@@ -300,9 +329,12 @@ fn letters(word: &str, british: bool) -> String {
         return String::new();
     }
     let units = letters_to_units(&w);
-    let vowels: Vec<usize> = units.iter().enumerate().filter(|(_, u)| matches!(u.kind, K::V { .. })).map(|(i, _)| i).collect();
+    let vowels: Vec<usize> =
+        units.iter().enumerate().filter(|(_, u)| matches!(u.kind, K::V { .. })).map(|(i, _)| i).collect();
     let sv = stressed_vowel(&w, &vowels);
-    let foreign = vowels.len() >= 3 && ["a", "i", "o", "os", "ez", "ka", "ski"].iter().any(|e| lower.ends_with(e)) && !lower.ends_with("oo");
+    let foreign = vowels.len() >= 3
+        && ["a", "i", "o", "os", "ez", "ka", "ski"].iter().any(|e| lower.ends_with(e))
+        && !lower.ends_with("oo");
     let mut out = String::new();
     for (i, u) in units.iter().enumerate() {
         match u.kind {
@@ -314,8 +346,16 @@ fn letters(word: &str, british: bool) -> String {
                     let open = units.get(i + 1).is_some_and(|n| n.kind == K::C && n.ps.chars().count() == 1)
                         && units.get(i + 2).is_some_and(|n| matches!(n.kind, K::V { .. }));
                     let ps = match u.ps.as_str() {
-                        "æ" if foreign && open => if british { "ɑː" } else { "ɑ" },
-                        "ɪ" if foreign && open && !units.get(i + 1).is_some_and(|n| n.ps == "ʃ" || n.ps == "ʒ") => "i",
+                        "æ" if foreign && open => {
+                            if british {
+                                "ɑː"
+                            } else {
+                                "ɑ"
+                            }
+                        }
+                        "ɪ" if foreign && open && !units.get(i + 1).is_some_and(|n| n.ps == "ʃ" || n.ps == "ʒ") => {
+                            "i"
+                        }
                         p => p,
                     };
                     out.push_str(ps);
@@ -382,12 +422,15 @@ pub fn guess(words: &Words, text: &str, british: bool) -> String {
         let c = chars[i];
         let start = i;
         if c.is_alphabetic() {
-            while i < chars.len() && (chars[i].is_alphabetic() || chars[i] == '\'' && i + 1 < chars.len() && chars[i + 1].is_alphabetic()) {
+            while i < chars.len()
+                && (chars[i].is_alphabetic() || chars[i] == '\'' && i + 1 < chars.len() && chars[i + 1].is_alphabetic())
+            {
                 i += 1;
             }
             let run: String = chars[start..i].iter().collect();
             let ctx = Ctx::default();
-            let known = words.get_word(&run, "NN", None, ctx).or_else(|| words.get_word(&run.to_lowercase(), "NN", None, ctx));
+            let known =
+                words.get_word(&run, "NN", None, ctx).or_else(|| words.get_word(&run.to_lowercase(), "NN", None, ctx));
             let ascii_letters = run.chars().filter(|c| c.is_ascii_alphabetic()).count();
             let ps = if let Some((p, _)) = known {
                 p
@@ -489,7 +532,8 @@ fn inflected(words: &Words, w: &str, british: bool) -> Option<String> {
         return words.suffix_s(&known_plain(words, &format!("{}y", &w[..n - 3]))?);
     }
     if w.ends_with('s') && !w.ends_with("ss") {
-        let p = known_plain(words, &w[..n - 1]).or_else(|| known_plain(words, &w[..n - 2]).filter(|_| w.ends_with("es")))?;
+        let p = known_plain(words, &w[..n - 1])
+            .or_else(|| known_plain(words, &w[..n - 2]).filter(|_| w.ends_with("es")))?;
         return words.suffix_s(&p);
     }
     None
@@ -505,7 +549,11 @@ fn compound(words: &Words, w: &str, depth: usize) -> Option<String> {
         if part.len() < 4 {
             return None;
         }
-        let e = if gold_only { words.dict.gold(part)? } else { words.dict.gold(part).or_else(|| words.dict.silver(part))? };
+        let e = if gold_only {
+            words.dict.gold(part)?
+        } else {
+            words.dict.gold(part).or_else(|| words.dict.silver(part))?
+        };
         match e {
             super::lexicon::Entry::Plain(p) => Some(p.to_string()),
             e @ super::lexicon::Entry::Tagged(_) => e.variant("DEFAULT").flatten().map(str::to_string),

@@ -7,12 +7,13 @@ use super::tokenize::RawToken;
 
 fn closed(w: &str) -> Option<&'static str> {
     Some(match w {
-        "the" | "a" | "an" | "this" | "these" | "those" | "every" | "each" | "some" | "any" | "no" | "all"
-        | "both" | "either" | "neither" | "another" => "DT",
-        "i" | "you" | "he" | "she" | "it" | "we" | "they" | "me" | "him" | "us" | "them" | "myself"
-        | "yourself" | "himself" | "herself" | "itself" | "ourselves" | "themselves" | "anyone" | "someone"
-        | "everyone" | "nobody" | "somebody" | "everybody" | "anybody" | "nothing" | "something"
-        | "everything" | "anything" => "PRP",
+        "the" | "a" | "an" | "this" | "these" | "those" | "every" | "each" | "some" | "any" | "no" | "all" | "both"
+        | "either" | "neither" | "another" => "DT",
+        "i" | "you" | "he" | "she" | "it" | "we" | "they" | "me" | "him" | "us" | "them" | "myself" | "yourself"
+        | "himself" | "herself" | "itself" | "ourselves" | "themselves" | "anyone" | "someone" | "everyone"
+        | "nobody" | "somebody" | "everybody" | "anybody" | "nothing" | "something" | "everything" | "anything" => {
+            "PRP"
+        }
         "my" | "your" | "his" | "her" | "its" | "our" | "their" => "PRP$",
         "will" | "would" | "can" | "could" | "shall" | "should" | "may" | "might" | "must" | "'ll" | "wo" | "ca"
         | "’ll" => "MD",
@@ -20,18 +21,18 @@ fn closed(w: &str) -> Option<&'static str> {
         "of" | "in" | "on" | "at" | "for" | "with" | "by" | "from" | "into" | "onto" | "upon" | "about" | "over"
         | "under" | "between" | "through" | "during" | "before" | "after" | "since" | "until" | "than" | "as"
         | "if" | "because" | "while" | "although" | "though" | "without" | "within" | "against" | "among"
-        | "across" | "behind" | "beyond" | "near" | "per" | "via" | "vs" | "vs." | "like" | "towards"
-        | "toward" | "whether" | "unless" | "despite" | "except" | "around" | "inside" | "outside" => "IN",
+        | "across" | "behind" | "beyond" | "near" | "per" | "via" | "vs" | "vs." | "like" | "towards" | "toward"
+        | "whether" | "unless" | "despite" | "except" | "around" | "inside" | "outside" => "IN",
         "and" | "or" | "but" | "nor" | "&" => "CC",
         "which" | "whatever" => "WDT",
         "who" | "whom" | "what" => "WP",
         "whose" => "WP$",
         "where" | "when" | "why" | "how" => "WRB",
         "not" | "n't" | "n’t" | "never" | "always" | "also" | "very" | "too" | "just" | "only" | "still"
-        | "already" | "often" | "again" | "here" | "now" | "then" | "soon" | "quite" | "rather" | "really"
-        | "ever" | "even" | "almost" | "so" | "yesterday" | "today" | "tomorrow" | "tonight" | "later"
-        | "once" | "twice" | "together" | "away" | "back" | "up" | "down" | "out" | "off" | "exactly"
-        | "nearly" | "perhaps" | "maybe" | "sometimes" | "usually" | "nt" => "RB",
+        | "already" | "often" | "again" | "here" | "now" | "then" | "soon" | "quite" | "rather" | "really" | "ever"
+        | "even" | "almost" | "so" | "yesterday" | "today" | "tomorrow" | "tonight" | "later" | "once" | "twice"
+        | "together" | "away" | "back" | "up" | "down" | "out" | "off" | "exactly" | "nearly" | "perhaps" | "maybe"
+        | "sometimes" | "usually" | "nt" => "RB",
         "is" | "has" | "does" | "'s" | "’s" => "VBZ",
         "are" | "am" | "have" | "do" | "'re" | "'ve" | "'m" | "’re" | "’ve" | "’m" => "VBP",
         "was" | "were" | "had" | "did" | "'d" | "’d" => "VBD",
@@ -42,14 +43,15 @@ fn closed(w: &str) -> Option<&'static str> {
         "zero" | "one" | "two" | "three" | "four" | "five" | "six" | "seven" | "eight" | "nine" | "ten" | "eleven"
         | "twelve" | "twenty" | "thirty" | "forty" | "fifty" | "hundred" | "thousand" | "million" | "billion"
         | "trillion" | "dozen" => "CD",
-        "yes" | "oh" | "ok" | "okay" | "hey" | "wow" | "hmm" | "please" | "well" | "hello" | "goodbye"
-        | "sorry" | "thanks" => "UH",
+        "yes" | "oh" | "ok" | "okay" | "hey" | "wow" | "hmm" | "please" | "well" | "hello" | "goodbye" | "sorry"
+        | "thanks" => "UH",
         _ => return None,
     })
 }
 
 fn punct_tag(t: &str, prev: Option<&RawToken>, next: Option<&RawToken>) -> Option<&'static str> {
-    let opening = prev.is_none_or(|p| p.ws) && next.is_some_and(|n| !n.text.chars().all(|c| !c.is_alphanumeric()) || n.text.starts_with(['(', '[']));
+    let opening = prev.is_none_or(|p| p.ws)
+        && next.is_some_and(|n| !n.text.chars().all(|c| !c.is_alphanumeric()) || n.text.starts_with(['(', '[']));
     Some(match t {
         "." | "!" | "?" | "!!" | "?!" | "!?" => ".",
         "," => ",",
@@ -70,9 +72,18 @@ fn punct_tag(t: &str, prev: Option<&RawToken>, next: Option<&RawToken>) -> Optio
         ")" | "]" | "}" => "-RRB-",
         "“" | "‘" | "`" | "``" => "``",
         "”" | "’" | "''" => "''",
-        "'" if prev.is_some_and(|p| !p.ws && p.text.ends_with(['s', 'S']) && p.text.chars().all(char::is_alphabetic))
-            && !next.is_some_and(|n| matches!(n.text.as_str(), "." | "!" | "?")) => "POS",
-        "'" if !t.is_empty() && next.is_some_and(|n| n.text.starts_with(|c: char| c.is_ascii_digit())) && prev.is_none_or(|p| p.ws) => "NNS",
+        "'" if prev
+            .is_some_and(|p| !p.ws && p.text.ends_with(['s', 'S']) && p.text.chars().all(char::is_alphabetic))
+            && !next.is_some_and(|n| matches!(n.text.as_str(), "." | "!" | "?")) =>
+        {
+            "POS"
+        }
+        "'" if !t.is_empty()
+            && next.is_some_and(|n| n.text.starts_with(|c: char| c.is_ascii_digit()))
+            && prev.is_none_or(|p| p.ws) =>
+        {
+            "NNS"
+        }
         "\"" | "'" => {
             if opening {
                 "``"
@@ -121,7 +132,8 @@ pub fn tag(toks: &[RawToken], dict: Option<&super::lexicon::Dict>) -> Vec<&'stat
             tags.push(p);
             continue;
         }
-        if t.text.starts_with('-') && t.text[1..].starts_with(|c: char| c.is_ascii_digit()) && prev.is_none_or(|p| p.ws) {
+        if t.text.starts_with('-') && t.text[1..].starts_with(|c: char| c.is_ascii_digit()) && prev.is_none_or(|p| p.ws)
+        {
             // spaCy tags a negative number standing alone as punctuation (NFP), so misaki says nothing.
             tags.push("NFP");
             continue;
@@ -137,7 +149,8 @@ pub fn tag(toks: &[RawToken], dict: Option<&super::lexicon::Dict>) -> Vec<&'stat
         let ptag = pj.map(|j| tags[j]).unwrap_or("");
         let pword = pj.map(|j| toks[j].text.to_lowercase()).unwrap_or_default();
         let nword = next.map(|n| n.text.to_lowercase()).unwrap_or_default();
-        let ntag_guess = closed(&nword).unwrap_or(if next.is_some_and(|n| n.text.chars().any(|c| c.is_ascii_digit())) { "CD" } else { "" });
+        let ntag_guess = closed(&nword)
+            .unwrap_or(if next.is_some_and(|n| n.text.chars().any(|c| c.is_ascii_digit())) { "CD" } else { "" });
         if lw == "that" {
             let nt = ntag_guess;
             let tg = if next.is_none_or(|n| !n.text.chars().any(char::is_alphanumeric)) {
@@ -147,7 +160,11 @@ pub fn tag(toks: &[RawToken], dict: Option<&super::lexicon::Dict>) -> Vec<&'stat
             } else if ptag.starts_with("NN") {
                 "WDT"
             } else if ptag.starts_with("VB") && !matches!(nword.as_str(), "'s" | "is" | "was") {
-                if nt.is_empty() && !next.is_some_and(|n| n.text.chars().next().is_some_and(char::is_uppercase)) { "DT" } else { "IN" }
+                if nt.is_empty() && !next.is_some_and(|n| n.text.chars().next().is_some_and(char::is_uppercase)) {
+                    "DT"
+                } else {
+                    "IN"
+                }
             } else {
                 "DT"
             };
@@ -167,7 +184,12 @@ pub fn tag(toks: &[RawToken], dict: Option<&super::lexicon::Dict>) -> Vec<&'stat
             tags.push("NN");
             continue;
         }
-        if lw == "a" && t.text == "A" && !sent_start && !matches!(nword.as_str(), "" ) && next.is_some_and(|n| n.text.chars().next().is_some_and(|c| !c.is_alphabetic())) {
+        if lw == "a"
+            && t.text == "A"
+            && !sent_start
+            && !matches!(nword.as_str(), "")
+            && next.is_some_and(|n| n.text.chars().next().is_some_and(|c| !c.is_alphabetic()))
+        {
             tags.push("NNP");
             continue;
         }
@@ -210,8 +232,12 @@ pub fn tag(toks: &[RawToken], dict: Option<&super::lexicon::Dict>) -> Vec<&'stat
                 && nl != "that"
                 && !nl.ends_with("ly")
         });
-        let be_prev = matches!(pword.as_str(), "is" | "are" | "was" | "were" | "be" | "been" | "'s" | "'re" | "'m" | "am" | "’s" | "’re");
-        let let_obj = pj.is_some_and(|j| j > 0 && matches!(tags[j], "PRP") && toks[j - 1].text.eq_ignore_ascii_case("let"));
+        let be_prev = matches!(
+            pword.as_str(),
+            "is" | "are" | "was" | "were" | "be" | "been" | "'s" | "'re" | "'m" | "am" | "’s" | "’re"
+        );
+        let let_obj =
+            pj.is_some_and(|j| j > 0 && matches!(tags[j], "PRP") && toks[j - 1].text.eq_ignore_ascii_case("let"));
         let tg = if let_obj || matches!(ptag, "WP" | "WDT") && !pword.eq("what") {
             verb_form("VBP")
         } else if (be_prev
@@ -225,12 +251,39 @@ pub fn tag(toks: &[RawToken], dict: Option<&super::lexicon::Dict>) -> Vec<&'stat
         {
             "JJ"
         } else if BASE_TRIGGERS.contains(&pword.as_str()) || ptag == "MD" || ptag == "TO" || pword == "n't" {
-            if lw.ends_with("ing") { "VBG" } else if lw.ends_with("ed") && ptag != "MD" && ptag != "TO" { "VBN" } else { "VB" }
-        } else if matches!(pword.as_str(), "have" | "has" | "had" | "'ve" | "’ve" | "was" | "were" | "been" | "is" | "are" | "be" | "being" | "am" | "'re" | "’re" | "'m")
-            && (lw.ends_with("ed") || lw == "read" || lw == "wound" || lw == "used" || lw.ends_with("en"))
+            if lw.ends_with("ing") {
+                "VBG"
+            } else if lw.ends_with("ed") && ptag != "MD" && ptag != "TO" {
+                "VBN"
+            } else {
+                "VB"
+            }
+        } else if matches!(
+            pword.as_str(),
+            "have"
+                | "has"
+                | "had"
+                | "'ve"
+                | "’ve"
+                | "was"
+                | "were"
+                | "been"
+                | "is"
+                | "are"
+                | "be"
+                | "being"
+                | "am"
+                | "'re"
+                | "’re"
+                | "'m"
+        ) && (lw.ends_with("ed") || lw == "read" || lw == "wound" || lw == "used" || lw.ends_with("en"))
         {
             "VBN"
-        } else if matches!(ptag, "PRP" | "NNP" | "NNS" | "WDT" | "WP" | "EX") && !matches!(pword.as_str(), "me" | "him" | "us" | "them" | "it" | "you") || (ptag == "PRP" && matches!(pword.as_str(), "it" | "you")) || ptag == "NN" && ends_s && matches!(ntag_guess, "DT" | "PRP$" | "PRP" | "CD") {
+        } else if matches!(ptag, "PRP" | "NNP" | "NNS" | "WDT" | "WP" | "EX")
+            && !matches!(pword.as_str(), "me" | "him" | "us" | "them" | "it" | "you")
+            || (ptag == "PRP" && matches!(pword.as_str(), "it" | "you"))
+            || ptag == "NN" && ends_s && matches!(ntag_guess, "DT" | "PRP$" | "PRP" | "CD")
+        {
             if ends_s {
                 "VBZ"
             } else if lw.ends_with("ed") || lw == "read" || lw == "wound" || lw == "used" {
@@ -261,11 +314,7 @@ pub fn tag(toks: &[RawToken], dict: Option<&super::lexicon::Dict>) -> Vec<&'stat
                 noun_form()
             }
         } else if ptag.starts_with("VB") {
-            if lw.ends_with("ly") || (nword == "to" && !ptag.starts_with("VBZ")) {
-                "RB"
-            } else {
-                noun_form()
-            }
+            if lw.ends_with("ly") || (nword == "to" && !ptag.starts_with("VBZ")) { "RB" } else { noun_form() }
         } else if lw.ends_with("ly") {
             "RB"
         } else if lw.ends_with("ing") {

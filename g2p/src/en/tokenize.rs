@@ -37,8 +37,34 @@ fn is_quote(c: char) -> bool {
 fn is_punct(c: char) -> bool {
     matches!(
         c,
-        '…' | ',' | ':' | ';' | '!' | '?' | '¿' | '¡' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | '_' | '#'
-            | '*' | '&' | '。' | '？' | '！' | '，' | '、' | '；' | '：' | '～' | '·'
+        '…' | ','
+            | ':'
+            | ';'
+            | '!'
+            | '?'
+            | '¿'
+            | '¡'
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '<'
+            | '>'
+            | '_'
+            | '#'
+            | '*'
+            | '&'
+            | '。'
+            | '？'
+            | '！'
+            | '，'
+            | '、'
+            | '；'
+            | '：'
+            | '～'
+            | '·'
     )
 }
 
@@ -46,9 +72,9 @@ fn is_currency(c: char) -> bool {
     matches!(c, '$' | '£' | '€' | '¥' | '฿' | '₽' | '₹' | '₩' | '₪' | '₫' | '₴' | '₺' | '₸')
 }
 const UNITS: [&str; 43] = [
-    "km²", "km³", "km", "m²", "m³", "dm²", "dm³", "dm", "cm²", "cm³", "cm", "mm²", "mm³", "mm", "ha", "µm", "nm",
-    "yd", "in", "ft", "kg", "mg", "µg", "g", "t", "lb", "oz", "m/s", "km/h", "kmh", "mph", "hPa", "Pa", "mbar",
-    "mb", "MB", "kb", "KB", "gb", "GB", "tb", "TB", "%",
+    "km²", "km³", "km", "m²", "m³", "dm²", "dm³", "dm", "cm²", "cm³", "cm", "mm²", "mm³", "mm", "ha", "µm", "nm", "yd",
+    "in", "ft", "kg", "mg", "µg", "g", "t", "lb", "oz", "m/s", "km/h", "kmh", "mph", "hPa", "Pa", "mbar", "mb", "MB",
+    "kb", "KB", "gb", "GB", "tb", "TB", "%",
 ];
 
 fn is_url(s: &str) -> bool {
@@ -173,7 +199,9 @@ fn split_infixes(s: &str, out: &mut Vec<String>) {
         } else if let Some(p) = prev {
             let next = cs.get(i + 1).map(|x| x.1);
             if (p.is_ascii_digit() && "+-*^".contains(c) && next.is_some_and(|x| x.is_ascii_digit() || x == '-'))
-                || (c == '.' && (p.is_lowercase() || is_quote(p)) && next.is_some_and(|x| x.is_uppercase() || is_quote(x)))
+                || (c == '.'
+                    && (p.is_lowercase() || is_quote(p))
+                    && next.is_some_and(|x| x.is_uppercase() || is_quote(x)))
                 || (c == ',' && is_alpha(p) && next.is_some_and(is_alpha))
             {
                 m_len = 1;
@@ -430,7 +458,10 @@ mod tests {
     #[test]
     fn spacy_like() {
         assert_eq!(toks("I can't, won't, don't."), ["I", "ca", "n't", ",", "wo", "n't", ",", "do", "n't", "."]);
-        assert_eq!(toks("\"Where are you?\" she asked."), ["\"", "Where", "are", "you", "?", "\"", "she", "asked", "."]);
+        assert_eq!(
+            toks("\"Where are you?\" she asked."),
+            ["\"", "Where", "are", "you", "?", "\"", "she", "asked", "."]
+        );
         assert_eq!(toks("Mr. Smith paid $5.50/hr."), ["Mr.", "Smith", "paid", "$", "5.50", "/", "hr", "."]);
         assert_eq!(toks("snicker-snack"), ["snicker", "-", "snack"]);
         assert_eq!(toks("Hello...world"), ["Hello", "...", "world"]);

@@ -11,7 +11,8 @@ pub const VOWELS: &str = "AIOQWYaiuæɑɒɔəɛɜɪʊʌᵻ";
 pub const CONSONANTS: &str = "bdfhjklmnpstvwzðŋɡɹɾʃʒʤʧθ";
 const US_TAUS: &str = "AIOWYiuæɑəɛɪɹʊʌ";
 const DIPHTHONGS: &str = "AIOQWYʤʧ";
-pub const CURRENCIES: [(char, &str, &str); 3] = [('$', "dollar", "cent"), ('£', "pound", "pence"), ('€', "euro", "cent")];
+pub const CURRENCIES: [(char, &str, &str); 3] =
+    [('$', "dollar", "cent"), ('£', "pound", "pence"), ('€', "euro", "cent")];
 const ORDINALS: [&str; 4] = ["st", "nd", "rd", "th"];
 
 pub fn is_vowel(c: char) -> bool {
@@ -382,7 +383,8 @@ impl Words {
         let mut word: std::borrow::Cow<'_, str> = std::borrow::Cow::Borrowed(word);
         if !is_lower(&word) && word.chars().count() > 1 {
             let wl = word.to_lowercase();
-            let stripped_alpha = word.chars().any(|c| c != '\'') && word.chars().all(|c| c == '\'' || c.is_alphabetic());
+            let stripped_alpha =
+                word.chars().any(|c| c != '\'') && word.chars().all(|c| c == '\'' || c.is_alphabetic());
             let rest_lower = is_lower(&word[word.chars().next().map_or(0, char::len_utf8)..]);
             if stripped_alpha
                 && (tag != "NNP" || word.chars().count() > 7)
@@ -462,12 +464,8 @@ impl Words {
     }
 
     pub fn get_number(&self, word: &str, currency: Option<char>, is_head: bool, flags: &str) -> Found {
-        let suffix_start = word
-            .char_indices()
-            .rev()
-            .take_while(|&(_, c)| c.is_ascii_lowercase() || c == '\'')
-            .last()
-            .map(|(i, _)| i);
+        let suffix_start =
+            word.char_indices().rev().take_while(|&(_, c)| c.is_ascii_lowercase() || c == '\'').last().map(|(i, _)| i);
         let (word, suffix) = match suffix_start {
             Some(i) => (&word[..i], Some(&word[i..])),
             None => (word, None),
@@ -519,11 +517,8 @@ impl Words {
             }
         } else if let Some(&(_, unit, sub)) = cur.filter(|_| is_currency(word)) {
             let cleaned: String = word.chars().filter(|&c| c != ',').collect();
-            let mut pairs: Vec<(u128, &str)> = cleaned
-                .split('.')
-                .zip([unit, sub])
-                .map(|(n, u)| (n.parse().unwrap_or(0), u))
-                .collect();
+            let mut pairs: Vec<(u128, &str)> =
+                cleaned.split('.').zip([unit, sub]).map(|(n, u)| (n.parse().unwrap_or(0), u)).collect();
             if pairs.len() > 1 {
                 if pairs[1].0 == 0 {
                     pairs.truncate(1);
@@ -648,7 +643,6 @@ fn doubled_ing(word: &str) -> bool {
     let (x, y) = (b[b.len() - 5], b[b.len() - 4]);
     x == y && b"bcdgklmnprstvxz".contains(&x)
 }
-
 
 #[cfg(test)]
 mod tests {

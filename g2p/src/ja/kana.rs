@@ -184,10 +184,7 @@ fn pair(a: char, b: char) -> Option<&'static str> {
 fn add_dakuten(c: char) -> Option<char> {
     let plain = "かきくけこさしすせそたちつてとはひふへほ";
     let voiced = "がぎぐげござじずぜぞだぢづでどばびぶべぼ";
-    plain
-        .chars()
-        .position(|p| p == c)
-        .and_then(|i| voiced.chars().nth(i))
+    plain.chars().position(|p| p == c).and_then(|i| voiced.chars().nth(i))
 }
 
 /// One kana with its neighbours in the word → symbols.
@@ -195,11 +192,7 @@ fn mapping(prev: Option<char>, c: char, next: Option<char>) -> String {
     match c {
         'ゝ' => return prev.and_then(single).unwrap_or("").to_string(),
         'ゞ' => {
-            return prev
-                .and_then(add_dakuten)
-                .and_then(single)
-                .unwrap_or("")
-                .to_string();
+            return prev.and_then(add_dakuten).and_then(single).unwrap_or("").to_string();
         }
         '々' | '〃' => return String::new(),
         _ => {}

@@ -44,18 +44,14 @@ impl JaG2p {
 
 /// Where the IPADIC sources are looked for.
 pub fn dictionary_dir() -> PathBuf {
-    std::env::var_os("WARBLE_JA_DIC")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/share/mecab/dic/ipadic"))
+    std::env::var_os("WARBLE_JA_DIC").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/share/mecab/dic/ipadic"))
 }
 
 fn cache_path() -> Option<PathBuf> {
     let base = std::env::var_os("WARBLE_CACHE_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|p| PathBuf::from(p).join("warble")))
-        .or_else(|| {
-            std::env::var_os("HOME").map(|p| PathBuf::from(p).join(".cache").join("warble"))
-        })?;
+        .or_else(|| std::env::var_os("HOME").map(|p| PathBuf::from(p).join(".cache").join("warble")))?;
     Some(base.join("ipadic-vibrato-0.5.dic"))
 }
 
@@ -124,9 +120,7 @@ fn build_dictionary() -> Result<vibrato::Dictionary, String> {
 
 fn tokenizer() -> Result<&'static vibrato::Tokenizer, G2pError> {
     static T: OnceLock<Result<vibrato::Tokenizer, String>> = OnceLock::new();
-    T.get_or_init(|| build_dictionary().map(vibrato::Tokenizer::new))
-        .as_ref()
-        .map_err(|e| G2pError::Backend(e.clone()))
+    T.get_or_init(|| build_dictionary().map(vibrato::Tokenizer::new)).as_ref().map_err(|e| G2pError::Backend(e.clone()))
 }
 
 /// True when the Japanese dictionary can be loaded (for tests and `warble doctor`-style checks).
@@ -159,10 +153,7 @@ fn normalize(text: &str) -> String {
     let mut t = String::with_capacity(text.len());
     let chars: Vec<char> = text.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
-        if (c == '〜' || c == '～')
-            && chars
-                .get(i + 1)
-                .is_some_and(|n| n.is_ascii_digit() || ('０'..='９').contains(n))
+        if (c == '〜' || c == '～') && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit() || ('０'..='９').contains(n))
         {
             t.push_str("から");
         } else {
@@ -183,11 +174,7 @@ fn lengthen(pron: &str) -> String {
         // A small kana before (キャ, ファ) belongs to the same mora: its vowel is what counts.
         let long = matches!(
             (prev_vowel, c),
-            (Some('a'), 'ア')
-                | (Some('i'), 'イ')
-                | (Some('u'), 'ウ')
-                | (Some('e'), 'エ' | 'イ')
-                | (Some('o'), 'オ')
+            (Some('a'), 'ア') | (Some('i'), 'イ') | (Some('u'), 'ウ') | (Some('e'), 'エ' | 'イ') | (Some('o'), 'オ')
         );
         out.push(if long { 'ー' } else { c });
     }
@@ -203,9 +190,7 @@ fn vowel_of(c: char) -> Option<char> {
         ("エケゲセゼテデネヘベペメレェ", 'e'),
         ("オコゴソゾトドノホボポモヨョロヲォ", 'o'),
     ];
-    ROWS.iter()
-        .find(|(row, _)| row.contains(c))
-        .map(|(_, v)| *v)
+    ROWS.iter().find(|(row, _)| row.contains(c)).map(|(_, v)| *v)
 }
 
 /// Repeats the character before the iteration mark 々 (昔々 → 昔昔), so the dictionary can read it.
@@ -267,18 +252,11 @@ fn morphs_with_dictionary(text: &str, tok: &vibrato::Tokenizer) -> Vec<Morph> {
         } else if surface.is_ascii() {
             Kind::Ascii
         } else if !unknown {
-            let pron = f
-                .get(8)
-                .filter(|p| **p != "*" && p.chars().all(kana::is_kana));
-            let reading = f
-                .get(7)
-                .filter(|p| **p != "*" && p.chars().all(kana::is_kana));
+            let pron = f.get(8).filter(|p| **p != "*" && p.chars().all(kana::is_kana));
+            let reading = f.get(7).filter(|p| **p != "*" && p.chars().all(kana::is_kana));
             match pron.or(reading).copied() {
                 // The volitional auxiliary う after でしょ/ましょ/よ lengthens the vowel: でしょう = deɕoː.
-                Some("ウ")
-                    if pos == "助動詞"
-                        && matches!(prev_pos.as_deref(), Some("助動詞" | "動詞")) =>
-                {
+                Some("ウ") if pos == "助動詞" && matches!(prev_pos.as_deref(), Some("助動詞" | "動詞")) => {
                     Kind::Kana("ー".to_string())
                 }
                 Some(p) => Kind::Kana(lengthen(p)),
@@ -307,11 +285,7 @@ fn morphs_with_dictionary(text: &str, tok: &vibrato::Tokenizer) -> Vec<Morph> {
             continue;
         }
         prev_pos = Some(pos.to_string());
-        out.push(Morph {
-            surface,
-            kind,
-            attach,
-        });
+        out.push(Morph { surface, kind, attach });
     }
     out
 }
@@ -330,27 +304,16 @@ fn morphs_without_dictionary(text: &str) -> Result<Vec<Morph>, G2pError> {
             Some(Kind::Symbol)
         } else {
             // Kanji and other letters need the dictionary.
-            return Err(tokenizer()
-                .err()
-                .unwrap_or_else(|| G2pError::Backend("dictionary unavailable".into())));
+            return Err(tokenizer().err().unwrap_or_else(|| G2pError::Backend("dictionary unavailable".into())));
         };
         match (kind, out.last_mut()) {
-            (None, _) => out.push(Morph {
-                surface: " ".into(),
-                kind: Kind::Drop,
-                attach: false,
-            }),
+            (None, _) => out.push(Morph { surface: " ".into(), kind: Kind::Drop, attach: false }),
             (Some(k), Some(last))
-                if std::mem::discriminant(&k) == std::mem::discriminant(&last.kind)
-                    && k != Kind::Symbol =>
+                if std::mem::discriminant(&k) == std::mem::discriminant(&last.kind) && k != Kind::Symbol =>
             {
                 last.surface.push(c)
             }
-            (Some(k), _) => out.push(Morph {
-                surface: c.to_string(),
-                kind: k,
-                attach: false,
-            }),
+            (Some(k), _) => out.push(Morph { surface: c.to_string(), kind: k, attach: false }),
         }
     }
     for m in out.iter_mut() {
@@ -363,8 +326,7 @@ fn morphs_without_dictionary(text: &str) -> Result<Vec<Morph>, G2pError> {
 }
 
 fn needs_dictionary(text: &str) -> bool {
-    text.chars()
-        .any(|c| c.is_alphabetic() && !kana::is_kana(c) && !c.is_ascii())
+    text.chars().any(|c| c.is_alphabetic() && !kana::is_kana(c) && !c.is_ascii())
 }
 
 impl G2p for JaG2p {
@@ -395,11 +357,7 @@ impl G2p for JaG2p {
                 last.1.push_str(k);
                 continue;
             }
-            let kana = if let Kind::Kana(k) = &m.kind {
-                k.clone()
-            } else {
-                String::new()
-            };
+            let kana = if let Kind::Kana(k) = &m.kind { k.clone() } else { String::new() };
             words.push((m.surface, kana, m.kind));
         }
         let mut tokens: Vec<Token> = Vec::new();

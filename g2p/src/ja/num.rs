@@ -2,30 +2,8 @@
 //! 3 → さん, 300 → さんびゃく, 8000 → はっせん, 12345 → いちまんにせんさんびゃくよんじゅうご, 0 → ゼロ,
 //! decimals with てん and digit by digit.
 
-const ONES: [&str; 10] = [
-    "",
-    "いち",
-    "に",
-    "さん",
-    "よん",
-    "ご",
-    "ろく",
-    "なな",
-    "はち",
-    "きゅう",
-];
-const DIGIT_NAMES: [&str; 10] = [
-    "ゼロ",
-    "いち",
-    "に",
-    "さん",
-    "よん",
-    "ご",
-    "ろく",
-    "なな",
-    "はち",
-    "きゅう",
-];
+const ONES: [&str; 10] = ["", "いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう"];
+const DIGIT_NAMES: [&str; 10] = ["ゼロ", "いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう"];
 
 /// 1-9999.
 fn below_10000(n: u64, out: &mut String, is_man_prefix: bool) {
@@ -35,11 +13,7 @@ fn below_10000(n: u64, out: &mut String, is_man_prefix: bool) {
     let o = n % 10;
     match th {
         0 => {}
-        1 => out.push_str(if is_man_prefix {
-            "いっせん"
-        } else {
-            "せん"
-        }),
+        1 => out.push_str(if is_man_prefix { "いっせん" } else { "せん" }),
         3 => out.push_str("さんぜん"),
         8 => out.push_str("はっせん"),
         d => {
@@ -75,12 +49,7 @@ pub fn integer(n: u64) -> String {
         return "ゼロ".to_string();
     }
     let mut out = String::new();
-    let units = [
-        (1_0000_0000_0000u64, "ちょう"),
-        (1_0000_0000, "おく"),
-        (1_0000, "まん"),
-        (1, ""),
-    ];
+    let units = [(1_0000_0000_0000u64, "ちょう"), (1_0000_0000, "おく"), (1_0000, "まん"), (1, "")];
     let mut rest = n;
     for (u, name) in units {
         let part = rest / u;
@@ -106,11 +75,7 @@ pub fn integer(n: u64) -> String {
 /// Reads a number token: digits with an optional decimal part (`3.14` → さんてんいちよん).
 pub fn read_number(int_part: &str, frac: Option<&str>) -> String {
     let mut out = if int_part.len() > 15 {
-        int_part
-            .chars()
-            .filter_map(|c| c.to_digit(10))
-            .map(|d| DIGIT_NAMES[d as usize])
-            .collect()
+        int_part.chars().filter_map(|c| c.to_digit(10)).map(|d| DIGIT_NAMES[d as usize]).collect()
     } else {
         integer(int_part.parse().unwrap_or(0))
     };
@@ -138,10 +103,7 @@ pub fn normalize_numbers(text: &str) -> String {
         let mut int_part = String::new();
         while j < chars.len()
             && (chars[j].is_ascii_digit()
-                || chars[j] == ','
-                    && j + 1 < chars.len()
-                    && chars[j + 1].is_ascii_digit()
-                    && !int_part.is_empty())
+                || chars[j] == ',' && j + 1 < chars.len() && chars[j + 1].is_ascii_digit() && !int_part.is_empty())
         {
             if chars[j] != ',' {
                 int_part.push(chars[j]);

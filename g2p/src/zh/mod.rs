@@ -37,10 +37,7 @@ pub struct Sandhi {
 
 impl Default for Sandhi {
     fn default() -> Self {
-        Sandhi {
-            yi_bu: true,
-            third_tone: false,
-        }
+        Sandhi { yi_bu: true, third_tone: false }
     }
 }
 
@@ -95,11 +92,7 @@ pub fn word_pinyin(word: &str) -> Vec<String> {
             match c.to_pinyin() {
                 Some(p) => {
                     let s = p.with_tone_num_end();
-                    if s.chars().last().is_some_and(|d| d.is_ascii_digit()) {
-                        s.to_string()
-                    } else {
-                        format!("{s}5")
-                    }
+                    if s.chars().last().is_some_and(|d| d.is_ascii_digit()) { s.to_string() } else { format!("{s}5") }
                 }
                 None => String::new(),
             }
@@ -131,11 +124,8 @@ fn apply_sandhi(words: &mut [Vec<(char, String)>], sandhi: Sandhi) {
         }
     }
     if sandhi.yi_bu {
-        let positions: Vec<(usize, usize)> = words
-            .iter()
-            .enumerate()
-            .flat_map(|(wi, w)| (0..w.len()).map(move |ci| (wi, ci)))
-            .collect();
+        let positions: Vec<(usize, usize)> =
+            words.iter().enumerate().flat_map(|(wi, w)| (0..w.len()).map(move |ci| (wi, ci))).collect();
         for (k, &(wi, ci)) in positions.iter().enumerate() {
             let c = words[wi][ci].0;
             if c != '一' && c != '不' {
@@ -228,9 +218,7 @@ impl ZhG2p {
                 other_tokens(&chars[start..i], &mut tokens);
             }
         }
-        tokens.retain(|t| {
-            !t.phonemes.is_empty() || !t.whitespace.is_empty() && t.graphemes.trim().is_empty()
-        });
+        tokens.retain(|t| !t.phonemes.is_empty() || !t.whitespace.is_empty() && t.graphemes.trim().is_empty());
         tokens.retain(|t| !t.phonemes.is_empty());
         if let Some(last) = tokens.last_mut() {
             last.whitespace.clear();
@@ -240,17 +228,12 @@ impl ZhG2p {
 
     fn han_tokens(&self, seg: &str, tokens: &mut Vec<Token>) {
         let words = jieba().cut(seg, true);
-        let mut readings: Vec<Vec<(char, String)>> = words
-            .iter()
-            .map(|w| w.chars().zip(word_pinyin(w)).collect::<Vec<_>>())
-            .collect();
+        let mut readings: Vec<Vec<(char, String)>> =
+            words.iter().map(|w| w.chars().zip(word_pinyin(w)).collect::<Vec<_>>()).collect();
         apply_sandhi(&mut readings, self.sandhi);
         let n = words.len();
         for (k, (w, r)) in words.iter().zip(readings).enumerate() {
-            let phonemes: String = r
-                .iter()
-                .filter_map(|(_, py)| ipa::syllable_to_ipa(py))
-                .collect();
+            let phonemes: String = r.iter().filter_map(|(_, py)| ipa::syllable_to_ipa(py)).collect();
             tokens.push(Token {
                 graphemes: w.to_string(),
                 phonemes: filter_vocab(&phonemes),
@@ -319,10 +302,7 @@ mod tests {
         assert_eq!(g.phonemize_str("第一"), "ti↘i→");
         assert_eq!(g.phonemize_str("每周一和"), "mei↓ꭧou→ i→ xɤ↗");
         assert_eq!(g.phonemize_str("一整个下午"), "i↘ ꭧə↓ŋkɤ↘ ɕja↘u↓");
-        let third = ZhG2p::with_sandhi(Sandhi {
-            yi_bu: true,
-            third_tone: true,
-        });
+        let third = ZhG2p::with_sandhi(Sandhi { yi_bu: true, third_tone: true });
         assert_eq!(third.phonemize_str("你好"), "ni↗xau↓");
         assert_eq!(g.phonemize_str("你好"), "ni↓xau↓");
     }

@@ -7,9 +7,7 @@ const DIGITS: [char; 10] = ['零', '一', '二', '三', '四', '五', '六', '�
 
 /// Reads a digit string digit by digit (二零二四).
 pub fn digits_one_by_one(d: &str) -> String {
-    d.chars()
-        .filter_map(|c| c.to_digit(10).map(|v| DIGITS[v as usize]))
-        .collect()
+    d.chars().filter_map(|c| c.to_digit(10).map(|v| DIGITS[v as usize])).collect()
 }
 
 /// Reads a section below 10 000 (four digits at most) with 千 百 十 and inner zeros.
@@ -50,12 +48,7 @@ pub fn integer(n: u64) -> String {
     if n == 0 {
         return "零".to_string();
     }
-    let groups = [
-        (1_0000_0000_0000u64, "万亿"),
-        (1_0000_0000, "亿"),
-        (1_0000, "万"),
-        (1, ""),
-    ];
+    let groups = [(1_0000_0000_0000u64, "万亿"), (1_0000_0000, "亿"), (1_0000, "万"), (1, "")];
     let mut out = String::new();
     let mut rest = n;
     let mut started = false;
@@ -111,12 +104,7 @@ pub fn normalize_numbers(text: &str) -> String {
                 j += 1;
             } else if chars[j] == ','
                 && j + 3 < chars.len() + 1
-                && chars[j + 1..]
-                    .iter()
-                    .take(3)
-                    .filter(|c| c.is_ascii_digit())
-                    .count()
-                    == 3
+                && chars[j + 1..].iter().take(3).filter(|c| c.is_ascii_digit()).count() == 3
                 && chars.get(j + 4).is_none_or(|c| !c.is_ascii_digit())
                 && !int_part.is_empty()
                 && int_part.len() <= 3 + 4 * int_part.len()
@@ -153,10 +141,7 @@ pub fn normalize_numbers(text: &str) -> String {
             i = j + 1;
             continue;
         }
-        if next == Some('/')
-            && frac.is_none()
-            && chars.get(j + 1).is_some_and(|c| c.is_ascii_digit())
-        {
+        if next == Some('/') && frac.is_none() && chars.get(j + 1).is_some_and(|c| c.is_ascii_digit()) {
             let mut k = j + 1;
             let mut den = String::new();
             while k < chars.len() && chars[k].is_ascii_digit() {

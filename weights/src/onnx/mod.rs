@@ -36,10 +36,7 @@ use model::{DataType, Graph, Initializer, Node};
 #[derive(Debug, Clone, PartialEq)]
 pub enum InitializerRole {
     /// A model weight, giving these PyTorch keys (an LSTM's B gives four).
-    Weight {
-        keys: Vec<String>,
-        transform: &'static str,
-    },
+    Weight { keys: Vec<String>, transform: &'static str },
     /// A scale or zero point, used to dequantize these weights.
     QuantParam { used_by: Vec<String> },
     /// A constant-folded `1/alpha` of this Snake alpha, checked numerically.
@@ -83,10 +80,7 @@ pub struct OnnxReport {
 impl OnnxReport {
     /// How many initializers have the given [`InitializerRole::kind`].
     pub fn count(&self, kind: &str) -> usize {
-        self.initializers
-            .iter()
-            .filter(|a| a.role.kind() == kind)
-            .count()
+        self.initializers.iter().filter(|a| a.role.kind() == kind).count()
     }
 }
 
@@ -116,11 +110,7 @@ const LSTM_GATE_SOURCE: [usize; 4] = [0, 2, 3, 1];
 
 /// A per-tensor (1 value) or per-channel (`n` values) parameter as `n` values.
 fn broadcast<T: Copy>(values: &[T], n: usize) -> Vec<T> {
-    if values.len() == 1 {
-        vec![values[0]; n]
-    } else {
-        values.to_vec()
-    }
+    if values.len() == 1 { vec![values[0]; n] } else { values.to_vec() }
 }
 
 /// Row-major `[rows, cols]` → `[cols, rows]`, in cache-friendly tiles.
@@ -183,12 +173,7 @@ fn tensor(shape: Vec<usize>, data: Vec<f32>) -> Tensor {
 
 impl<'g, 'a> Walker<'g, 'a> {
     fn new(graph: &'g Graph<'a>, path: &Path) -> Self {
-        let inits = graph
-            .initializers
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name, i))
-            .collect();
+        let inits = graph.initializers.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
         let mut producer = HashMap::new();
         let mut consumers: HashMap<&'a str, Vec<(usize, usize)>> = HashMap::new();
         for (n, node) in graph.nodes.iter().enumerate() {
@@ -213,10 +198,7 @@ impl<'g, 'a> Walker<'g, 'a> {
     }
 
     fn mapping_error(&self, detail: impl Into<String>) -> WeightsError {
-        WeightsError::GraphMapping {
-            path: self.path.clone(),
-            detail: detail.into(),
-        }
+        WeightsError::GraphMapping { path: self.path.clone(), detail: detail.into() }
     }
 
     fn corrupt(&self, init: &Initializer<'_>, err: model::ValueError) -> WeightsError {
@@ -241,9 +223,7 @@ impl<'g, 'a> Walker<'g, 'a> {
         let mut value = value?;
         for _ in 0..3 {
             if let Some(&i) = self.inits.get(value) {
-                return Some(Source {
-                    init: &self.graph.initializers[i],
-                });
+                return Some(Source { init: &self.graph.initializers[i] });
             }
             let node = &self.graph.nodes[*self.producer.get(value)?];
             if !matches!(node.op_type, "Cast" | "Identity") {
@@ -259,12 +239,7 @@ impl<'g, 'a> Walker<'g, 'a> {
         let mut out = Vec::new();
         let mut stack = vec![(value.to_string(), 0)];
         while let Some((v, depth)) = stack.pop() {
-            for &(n, slot) in self
-                .consumers
-                .get(v.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-            {
+            for &(n, slot) in self.consumers.get(v.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
                 let node = &self.graph.nodes[n];
                 if matches!(node.op_type, "Cast" | "Identity") && depth < 3 {
                     for &o in &node.outputs {
@@ -283,10 +258,7 @@ impl<'g, 'a> Walker<'g, 'a> {
             (None, role) => {
                 self.roles.insert(name, role);
             }
-            (
-                Some(InitializerRole::QuantParam { used_by }),
-                InitializerRole::QuantParam { used_by: more },
-            ) => {
+            (Some(InitializerRole::QuantParam { used_by }), InitializerRole::QuantParam { used_by: more }) => {
                 for k in more {
                     if !used_by.contains(&k) {
                         used_by.push(k);
@@ -295,8 +267,7 @@ impl<'g, 'a> Walker<'g, 'a> {
             }
             (Some(existing), role) if *existing == role => {}
             (Some(existing), role) => {
-                let detail =
-                    format!("initializer {name:?} is used both as {existing:?} and as {role:?}");
+                let detail = format!("initializer {name:?} is used both as {existing:?} and as {role:?}");
                 return Err(self.mapping_error(detail));
             }
         }
@@ -308,9 +279,9 @@ impl<'g, 'a> Walker<'g, 'a> {
             if *other == source {
                 return Ok(()); // the same shared weight reached through another call site
             }
-            return Err(self.mapping_error(format!(
-                "key {key:?} is produced by two initializers, {other:?} and {source:?}"
-            )));
+            return Err(
+                self.mapping_error(format!("key {key:?} is produced by two initializers, {other:?} and {source:?}"))
+            );
         }
         self.weights.insert(key, (t, source));
         Ok(())
@@ -318,12 +289,7 @@ impl<'g, 'a> Walker<'g, 'a> {
 
     /// The key of the parameter in `suffix` position of the module `node` belongs to. Both the
     /// node's scope and a parameter-style initializer name are consulted; they must agree.
-    fn key_for(
-        &self,
-        node: &Node<'a>,
-        init_name: &str,
-        param: &str,
-    ) -> Result<String, WeightsError> {
+    fn key_for(&self, node: &Node<'a>, init_name: &str, param: &str) -> Result<String, WeightsError> {
         let from_scope = naming::module_of_node(node.name).map(|m| format!("{m}.{param}"));
         let from_name = naming::key_from_initializer_name(init_name);
         match (from_scope, from_name) {
@@ -342,9 +308,7 @@ impl<'g, 'a> Walker<'g, 'a> {
     /// Whether the node belongs to the export-only STFT/iSTFT module, whose conv kernels are
     /// fixed Fourier bases rather than learned weights.
     fn is_stft_node(node: &Node<'_>) -> bool {
-        node.name
-            .split('/')
-            .any(|seg| seg == "stft" || seg == "istft")
+        node.name.split('/').any(|seg| seg == "stft" || seg == "istft")
     }
 
     /// The weight scale of an integer MatMul/Conv: the initializer factor of the `Mul` that
@@ -358,15 +322,9 @@ impl<'g, 'a> Walker<'g, 'a> {
                 for &(n, _) in self.consumers.get(value).map(Vec::as_slice).unwrap_or(&[]) {
                     let consumer = &self.graph.nodes[n];
                     match consumer.op_type {
-                        "Cast" | "Add" | "Reshape" | "Identity" => {
-                            next.extend(consumer.outputs.iter().copied())
-                        }
+                        "Cast" | "Add" | "Reshape" | "Identity" => next.extend(consumer.outputs.iter().copied()),
                         "Mul" => {
-                            let other = consumer
-                                .inputs
-                                .iter()
-                                .copied()
-                                .find(|&i| i != value && !i.is_empty());
+                            let other = consumer.inputs.iter().copied().find(|&i| i != value && !i.is_empty());
                             if let Some(s) = self.source(other) {
                                 return Ok(s.init);
                             }
@@ -395,21 +353,12 @@ impl<'g, 'a> Walker<'g, 'a> {
     }
 
     /// Reads a per-tensor or per-channel quantization parameter of `channels` channels.
-    fn qparam_f32(
-        &self,
-        init: &Initializer<'_>,
-        channels: usize,
-        what: &str,
-    ) -> Result<Vec<f32>, WeightsError> {
+    fn qparam_f32(&self, init: &Initializer<'_>, channels: usize, what: &str) -> Result<Vec<f32>, WeightsError> {
         let v = self.f32_values(init)?;
         if v.len() == 1 || v.len() == channels {
             Ok(v)
         } else {
-            Err(self.mapping_error(format!(
-                "{what} {:?} has {} values; expected 1 or {channels}",
-                init.name,
-                v.len()
-            )))
+            Err(self.mapping_error(format!("{what} {:?} has {} values; expected 1 or {channels}", init.name, v.len())))
         }
     }
 
@@ -424,11 +373,7 @@ impl<'g, 'a> Walker<'g, 'a> {
         if v.len() == 1 || v.len() == channels {
             Ok(v)
         } else {
-            Err(self.mapping_error(format!(
-                "{what} {:?} has {} values; expected 1 or {channels}",
-                init.name,
-                v.len()
-            )))
+            Err(self.mapping_error(format!("{what} {:?} has {} values; expected 1 or {channels}", init.name, v.len())))
         }
     }
 
@@ -468,10 +413,9 @@ impl<'g, 'a> Walker<'g, 'a> {
         let key = self.key_for(node, b.name, "weight")?;
         let (rows, cols) = (b.dims[0], b.dims[1]);
         if rows == 0 || cols == 0 {
-            return Err(self.mapping_error(format!(
-                "weight {:?} of node {:?} is empty ({:?})",
-                b.name, node.name, b.dims
-            )));
+            return Err(
+                self.mapping_error(format!("weight {:?} of node {:?} is empty ({:?})", b.name, node.name, b.dims))
+            );
         }
         let (weight, transform) = if node.op_type == "MatMulInteger" {
             // B is [in, out]; scale and zero point are per output column (or per tensor).
@@ -483,29 +427,18 @@ impl<'g, 'a> Walker<'g, 'a> {
             let (zp, scale) = (broadcast(&zp, cols), broadcast(&scale, cols));
             let mut dequantized = Vec::with_capacity(rows * cols);
             for row in q.chunks_exact(cols) {
-                dequantized.extend(
-                    row.iter()
-                        .zip(&zp)
-                        .zip(&scale)
-                        .map(|((&v, &z), &s)| (v - z) as f32 * s),
-                );
+                dequantized.extend(row.iter().zip(&zp).zip(&scale).map(|((&v, &z), &s)| (v - z) as f32 * s));
             }
             let out = transpose(&dequantized, rows, cols);
-            let role = InitializerRole::QuantParam {
-                used_by: vec![key.clone()],
-            };
+            let role = InitializerRole::QuantParam { used_by: vec![key.clone()] };
             self.set_role(scale_init.name, role.clone())?;
             if let Some(z) = zp_init {
                 self.set_role(z.name, role)?;
             }
-            (
-                tensor(vec![cols, rows], out),
-                "int8 [in,out], (q - zp[out]) * scale[out], transposed to [out,in]",
-            )
+            (tensor(vec![cols, rows], out), "int8 [in,out], (q - zp[out]) * scale[out], transposed to [out,in]")
         } else {
             let values = self.f32_values(b)?;
-            let trans_b = node.op_type == "Gemm"
-                && node.attribute("transB").and_then(|a| a.int).unwrap_or(0) != 0;
+            let trans_b = node.op_type == "Gemm" && node.attribute("transB").and_then(|a| a.int).unwrap_or(0) != 0;
             if node.op_type == "Gemm" {
                 let alpha = node.attribute("alpha").and_then(|a| a.float).unwrap_or(1.0);
                 let trans_a = node.attribute("transA").and_then(|a| a.int).unwrap_or(0);
@@ -517,25 +450,13 @@ impl<'g, 'a> Walker<'g, 'a> {
                 }
             }
             if trans_b {
-                (
-                    tensor(vec![rows, cols], values),
-                    "float [out,in] as stored (Gemm transB=1)",
-                )
+                (tensor(vec![rows, cols], values), "float [out,in] as stored (Gemm transB=1)")
             } else {
-                (
-                    tensor(vec![cols, rows], transpose(&values, rows, cols)),
-                    "float [in,out] transposed to [out,in]",
-                )
+                (tensor(vec![cols, rows], transpose(&values, rows, cols)), "float [in,out] transposed to [out,in]")
             }
         };
         let b_name = b.name;
-        self.set_role(
-            b_name,
-            InitializerRole::Weight {
-                keys: vec![key.clone()],
-                transform,
-            },
-        )?;
+        self.set_role(b_name, InitializerRole::Weight { keys: vec![key.clone()], transform })?;
         self.add_weight(key, weight, b_name)
     }
 
@@ -547,12 +468,7 @@ impl<'g, 'a> Walker<'g, 'a> {
         };
         let w = w.init;
         if Self::is_stft_node(node) {
-            return self.set_role(
-                w.name,
-                InitializerRole::Buffer {
-                    what: "fixed (i)STFT Fourier basis",
-                },
-            );
+            return self.set_role(w.name, InitializerRole::Buffer { what: "fixed (i)STFT Fourier basis" });
         }
         let key = self.key_for(node, w.name, "weight")?;
         let (weight, transform) = if node.op_type == "ConvInteger" {
@@ -563,25 +479,17 @@ impl<'g, 'a> Walker<'g, 'a> {
             let zp = self.qparam_int(zp_init, out_channels, "zero point")?;
             let scale = self.qparam_f32(scale_init, out_channels, "scale")?;
             let per_channel = (q.len() / out_channels.max(1)).max(1);
-            let (zp, scale) = (
-                broadcast(&zp, out_channels),
-                broadcast(&scale, out_channels),
-            );
+            let (zp, scale) = (broadcast(&zp, out_channels), broadcast(&scale, out_channels));
             let mut data = Vec::with_capacity(q.len());
             for ((channel, &z), &s) in q.chunks(per_channel).zip(&zp).zip(&scale) {
                 data.extend(channel.iter().map(|&v| (v - z) as f32 * s));
             }
-            let role = InitializerRole::QuantParam {
-                used_by: vec![key.clone()],
-            };
+            let role = InitializerRole::QuantParam { used_by: vec![key.clone()] };
             self.set_role(scale_init.name, role.clone())?;
             if let Some(z) = zp_init {
                 self.set_role(z.name, role)?;
             }
-            (
-                tensor(w.dims.clone(), data),
-                "uint8 [out,in/g,k], (q - zp) * scale, layout unchanged",
-            )
+            (tensor(w.dims.clone(), data), "uint8 [out,in/g,k], (q - zp) * scale, layout unchanged")
         } else {
             let transform = if node.op_type == "ConvTranspose" {
                 "float [in,out/g,k] as stored (ConvTranspose1d layout = PyTorch)"
@@ -591,13 +499,7 @@ impl<'g, 'a> Walker<'g, 'a> {
             (tensor(w.dims.clone(), self.f32_values(w)?), transform)
         };
         let name = w.name;
-        self.set_role(
-            name,
-            InitializerRole::Weight {
-                keys: vec![key.clone()],
-                transform,
-            },
-        )?;
+        self.set_role(name, InitializerRole::Weight { keys: vec![key.clone()], transform })?;
         self.add_weight(key, weight, name)
     }
 
@@ -608,17 +510,13 @@ impl<'g, 'a> Walker<'g, 'a> {
             return Ok(());
         };
         let table = table.init;
-        let is_table = table.data_type.is_float()
-            || matches!(table.data_type, DataType::Int8 | DataType::Uint8);
+        let is_table = table.data_type.is_float() || matches!(table.data_type, DataType::Int8 | DataType::Uint8);
         if table.dims.len() != 2 || !is_table {
             return Ok(()); // a shape or index table, classified later
         }
         let key = self.key_for(node, table.name, "weight")?;
         let (weight, transform) = if table.data_type.is_float() {
-            (
-                tensor(table.dims.clone(), self.f32_values(table)?),
-                "float [vocab,dim] as stored",
-            )
+            (tensor(table.dims.clone(), self.f32_values(table)?), "float [vocab,dim] as stored")
         } else {
             // Quantized embedding: Gather(int8 table) → DequantizeLinear(·, scale, zero point).
             let dequant = node
@@ -638,40 +536,22 @@ impl<'g, 'a> Walker<'g, 'a> {
             let scale_init = self
                 .source(dequant.input(1))
                 .ok_or_else(|| {
-                    self.mapping_error(format!(
-                        "DequantizeLinear {:?} has no constant scale",
-                        dequant.name
-                    ))
+                    self.mapping_error(format!("DequantizeLinear {:?} has no constant scale", dequant.name))
                 })?
                 .init;
             let zp_init = self.source(dequant.input(2)).map(|s| s.init);
             let scale = self.qparam_f32(scale_init, 1, "scale")?;
             let zp = self.qparam_int(zp_init, 1, "zero point")?;
-            let data = self
-                .int_values(table)?
-                .iter()
-                .map(|&q| (q - zp[0]) as f32 * scale[0])
-                .collect();
-            let role = InitializerRole::QuantParam {
-                used_by: vec![key.clone()],
-            };
+            let data = self.int_values(table)?.iter().map(|&q| (q - zp[0]) as f32 * scale[0]).collect();
+            let role = InitializerRole::QuantParam { used_by: vec![key.clone()] };
             self.set_role(scale_init.name, role.clone())?;
             if let Some(z) = zp_init {
                 self.set_role(z.name, role)?;
             }
-            (
-                tensor(table.dims.clone(), data),
-                "int8 [vocab,dim], (q - zp) * scale",
-            )
+            (tensor(table.dims.clone(), data), "int8 [vocab,dim], (q - zp) * scale")
         };
         let name = table.name;
-        self.set_role(
-            name,
-            InitializerRole::Weight {
-                keys: vec![key.clone()],
-                transform,
-            },
-        )?;
+        self.set_role(name, InitializerRole::Weight { keys: vec![key.clone()], transform })?;
         self.add_weight(key, weight, name)
     }
 
@@ -680,20 +560,14 @@ impl<'g, 'a> Walker<'g, 'a> {
         let node = &graph.nodes[n];
         let quantized = node.op_type == "DynamicQuantizeLSTM";
         let (Some(w), Some(r)) = (self.source(node.input(1)), self.source(node.input(2))) else {
-            return Err(self.mapping_error(format!(
-                "{} node {:?} has non-constant W or R",
-                node.op_type, node.name
-            )));
+            return Err(self.mapping_error(format!("{} node {:?} has non-constant W or R", node.op_type, node.name)));
         };
         let (w, r) = (w.init, r.init);
         let b = self.source(node.input(3)).map(|s| s.init);
         // LSTM initializers are named after graph values (`onnx::LSTM_6930`), so the module
         // comes from the node's scope alone.
         let module = naming::module_of_node(node.name).ok_or_else(|| {
-            self.mapping_error(format!(
-                "{} node {:?} carries no module scope in its name",
-                node.op_type, node.name
-            ))
+            self.mapping_error(format!("{} node {:?} carries no module scope in its name", node.op_type, node.name))
         })?;
         let directions: &[&str] = match node.attribute("direction").and_then(|a| a.string) {
             None | Some(b"forward") => &[""],
@@ -706,35 +580,18 @@ impl<'g, 'a> Walker<'g, 'a> {
                 )));
             }
         };
-        if node.input(7).is_some()
-            || node
-                .attribute("input_forget")
-                .and_then(|a| a.int)
-                .unwrap_or(0)
-                != 0
-        {
-            return Err(self.mapping_error(format!(
-                "LSTM {:?} uses peepholes or input_forget",
-                node.name
-            )));
+        if node.input(7).is_some() || node.attribute("input_forget").and_then(|a| a.int).unwrap_or(0) != 0 {
+            return Err(self.mapping_error(format!("LSTM {:?} uses peepholes or input_forget", node.name)));
         }
         let d = directions.len();
         let hidden = node
             .attribute("hidden_size")
             .and_then(|a| a.int)
             .and_then(|h| usize::try_from(h).ok())
-            .or_else(|| {
-                r.dims
-                    .get(1 + usize::from(quantized))
-                    .copied()
-                    .map(|g| if quantized { g / 4 } else { g })
-            })
+            .or_else(|| r.dims.get(1 + usize::from(quantized)).copied().map(|g| if quantized { g / 4 } else { g }))
             .unwrap_or(0);
         let Some(gates) = hidden.checked_mul(4) else {
-            return Err(self.mapping_error(format!(
-                "LSTM {:?}: hidden_size {hidden} is out of range",
-                node.name
-            )));
+            return Err(self.mapping_error(format!("LSTM {:?}: hidden_size {hidden} is out of range", node.name)));
         };
         // W: quantized [D, in, 4H] (transposed), float [D, 4H, in]. R likewise with in = H.
         let check = |t: &Initializer<'_>| -> Result<usize, WeightsError> {
@@ -747,90 +604,71 @@ impl<'g, 'a> Walker<'g, 'a> {
             if t.dims.len() != 3 || t.dims[0] != d || hidden == 0 {
                 return Err(bad());
             }
-            let (g, x) = if quantized {
-                (t.dims[2], t.dims[1])
-            } else {
-                (t.dims[1], t.dims[2])
-            };
+            let (g, x) = if quantized { (t.dims[2], t.dims[1]) } else { (t.dims[1], t.dims[2]) };
             if g != gates { Err(bad()) } else { Ok(x) }
         };
         let input_size = check(w)?;
         if check(r)? != hidden {
-            return Err(
-                self.mapping_error(format!("LSTM {:?}: R has shape {:?}", node.name, r.dims))
-            );
+            return Err(self.mapping_error(format!("LSTM {:?}: R has shape {:?}", node.name, r.dims)));
         }
 
-        let key_names = |param: &str| {
-            directions
-                .iter()
-                .map(|s| format!("{module}.{param}{s}"))
-                .collect::<Vec<_>>()
-        };
+        let key_names = |param: &str| directions.iter().map(|s| format!("{module}.{param}{s}")).collect::<Vec<_>>();
         let w_keys = key_names("weight_ih_l0");
         let r_keys = key_names("weight_hh_l0");
         let bias_ih = key_names("bias_ih_l0");
         let bias_hh = key_names("bias_hh_l0");
 
-        let per_direction = |t: &Initializer<'_>,
-                             cols: usize,
-                             scale_slot: usize|
-         -> Result<Vec<Vec<f32>>, WeightsError> {
-            // Returns, per direction, the [4H, cols] matrix in ONNX gate order.
-            let mut out = Vec::with_capacity(d);
-            if quantized {
-                let scale_init = self
-                    .source(node.input(scale_slot))
-                    .ok_or_else(|| {
-                        self.mapping_error(format!(
-                            "LSTM {:?}: missing scale input {scale_slot}",
-                            node.name
-                        ))
-                    })?
-                    .init;
-                let zp_init = self.source(node.input(scale_slot + 1)).map(|s| s.init);
-                let scale = self
-                    .qparam_f32(scale_init, d, "LSTM scale")
-                    .or_else(|_| self.qparam_f32(scale_init, d * gates, "LSTM scale"))?;
-                let zp = self
-                    .qparam_int(zp_init, d, "LSTM zero point")
-                    .or_else(|_| self.qparam_int(zp_init, d * gates, "LSTM zero point"))?;
-                let pick = |v: usize, dir: usize, g: usize| {
-                    if v == 1 {
-                        0
-                    } else if v == d {
-                        dir
-                    } else {
-                        dir * gates + g
-                    }
-                };
-                let q = self.int_values(t)?;
-                for dir in 0..d {
-                    let mut m = vec![0f32; gates * cols];
-                    for c in 0..cols {
-                        for g in 0..gates {
-                            let qv = q[(dir * cols + c) * gates + g];
-                            let z = zp[pick(zp.len(), dir, g)];
-                            let s = scale[pick(scale.len(), dir, g)];
-                            m[g * cols + c] = (qv - z) as f32 * s;
+        let per_direction =
+            |t: &Initializer<'_>, cols: usize, scale_slot: usize| -> Result<Vec<Vec<f32>>, WeightsError> {
+                // Returns, per direction, the [4H, cols] matrix in ONNX gate order.
+                let mut out = Vec::with_capacity(d);
+                if quantized {
+                    let scale_init = self
+                        .source(node.input(scale_slot))
+                        .ok_or_else(|| {
+                            self.mapping_error(format!("LSTM {:?}: missing scale input {scale_slot}", node.name))
+                        })?
+                        .init;
+                    let zp_init = self.source(node.input(scale_slot + 1)).map(|s| s.init);
+                    let scale = self
+                        .qparam_f32(scale_init, d, "LSTM scale")
+                        .or_else(|_| self.qparam_f32(scale_init, d * gates, "LSTM scale"))?;
+                    let zp = self
+                        .qparam_int(zp_init, d, "LSTM zero point")
+                        .or_else(|_| self.qparam_int(zp_init, d * gates, "LSTM zero point"))?;
+                    let pick = |v: usize, dir: usize, g: usize| {
+                        if v == 1 {
+                            0
+                        } else if v == d {
+                            dir
+                        } else {
+                            dir * gates + g
                         }
+                    };
+                    let q = self.int_values(t)?;
+                    for dir in 0..d {
+                        let mut m = vec![0f32; gates * cols];
+                        for c in 0..cols {
+                            for g in 0..gates {
+                                let qv = q[(dir * cols + c) * gates + g];
+                                let z = zp[pick(zp.len(), dir, g)];
+                                let s = scale[pick(scale.len(), dir, g)];
+                                m[g * cols + c] = (qv - z) as f32 * s;
+                            }
+                        }
+                        out.push(m);
                     }
-                    out.push(m);
+                } else {
+                    let v = self.f32_values(t)?;
+                    for dir in 0..d {
+                        out.push(v[dir * gates * cols..(dir + 1) * gates * cols].to_vec());
+                    }
                 }
-            } else {
-                let v = self.f32_values(t)?;
-                for dir in 0..d {
-                    out.push(v[dir * gates * cols..(dir + 1) * gates * cols].to_vec());
-                }
-            }
-            Ok(out)
-        };
+                Ok(out)
+            };
         let reorder = |m: &[f32], cols: usize| -> Vec<f32> {
             let block = hidden * cols;
-            LSTM_GATE_SOURCE
-                .iter()
-                .flat_map(|&src| m[src * block..(src + 1) * block].iter().copied())
-                .collect()
+            LSTM_GATE_SOURCE.iter().flat_map(|&src| m[src * block..(src + 1) * block].iter().copied()).collect()
         };
 
         let w_dirs = per_direction(w, input_size, 8)?;
@@ -838,8 +676,7 @@ impl<'g, 'a> Walker<'g, 'a> {
         let b_values = match b {
             Some(b) => {
                 if b.dims != [d, 2 * gates] {
-                    return Err(self
-                        .mapping_error(format!("LSTM {:?}: B has shape {:?}", node.name, b.dims)));
+                    return Err(self.mapping_error(format!("LSTM {:?}: B has shape {:?}", node.name, b.dims)));
                 }
                 self.f32_values(b)?
             }
@@ -853,23 +690,11 @@ impl<'g, 'a> Walker<'g, 'a> {
                 tensor(vec![gates, input_size], reorder(&w_dirs[dir], input_size)),
                 w.name,
             ));
-            new_weights.push((
-                r_keys[dir].clone(),
-                tensor(vec![gates, hidden], reorder(&r_dirs[dir], hidden)),
-                r.name,
-            ));
+            new_weights.push((r_keys[dir].clone(), tensor(vec![gates, hidden], reorder(&r_dirs[dir], hidden)), r.name));
             let row = &b_values[dir * 2 * gates..(dir + 1) * 2 * gates];
             let b_name = b.map_or("", |b| b.name);
-            new_weights.push((
-                bias_ih[dir].clone(),
-                tensor(vec![gates], reorder(&row[..gates], 1)),
-                b_name,
-            ));
-            new_weights.push((
-                bias_hh[dir].clone(),
-                tensor(vec![gates], reorder(&row[gates..], 1)),
-                b_name,
-            ));
+            new_weights.push((bias_ih[dir].clone(), tensor(vec![gates], reorder(&row[..gates], 1)), b_name));
+            new_weights.push((bias_hh[dir].clone(), tensor(vec![gates], reorder(&row[gates..], 1)), b_name));
         }
         let (w_name, r_name) = (w.name, r.name);
         let transform_w = if quantized {
@@ -877,26 +702,10 @@ impl<'g, 'a> Walker<'g, 'a> {
         } else {
             "float [D,4H,in], gates iofc → ifgo"
         };
-        self.set_role(
-            w_name,
-            InitializerRole::Weight {
-                keys: w_keys.clone(),
-                transform: transform_w,
-            },
-        )?;
-        self.set_role(
-            r_name,
-            InitializerRole::Weight {
-                keys: r_keys.clone(),
-                transform: transform_w,
-            },
-        )?;
+        self.set_role(w_name, InitializerRole::Weight { keys: w_keys.clone(), transform: transform_w })?;
+        self.set_role(r_name, InitializerRole::Weight { keys: r_keys.clone(), transform: transform_w })?;
         if let Some(b) = b {
-            let keys: Vec<String> = bias_ih
-                .iter()
-                .zip(&bias_hh)
-                .flat_map(|(a, b)| [a.clone(), b.clone()])
-                .collect();
+            let keys: Vec<String> = bias_ih.iter().zip(&bias_hh).flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
             self.set_role(
                 b.name,
                 InitializerRole::Weight {
@@ -908,22 +717,14 @@ impl<'g, 'a> Walker<'g, 'a> {
         if quantized {
             for slot in 8..12 {
                 if let Some(s) = self.source(node.input(slot)) {
-                    let used_by = if slot < 10 {
-                        w_keys.clone()
-                    } else {
-                        r_keys.clone()
-                    };
+                    let used_by = if slot < 10 { w_keys.clone() } else { r_keys.clone() };
                     self.set_role(s.init.name, InitializerRole::QuantParam { used_by })?;
                 }
             }
         }
         for (key, t, source) in new_weights {
             // An omitted B means zero biases (ONNX LSTM spec).
-            let source = if source.is_empty() {
-                "<omitted LSTM B: zeros>"
-            } else {
-                source
-            };
+            let source = if source.is_empty() { "<omitted LSTM B: zeros>" } else { source };
             self.add_weight(key, t, source)?;
         }
         Ok(())
@@ -940,49 +741,23 @@ impl<'g, 'a> Walker<'g, 'a> {
             }
             let consumers = self.consumers_of(init.name);
             let consumed_as = |op: &str, slots: &[usize]| {
-                consumers
-                    .iter()
-                    .any(|&(n, s)| graph.nodes[n].op_type == op && slots.contains(&s))
+                consumers.iter().any(|&(n, s)| graph.nodes[n].op_type == op && slots.contains(&s))
             };
             let parameter_key = naming::key_from_initializer_name(init.name);
-            let is_parameter_slot = PARAMETER_SLOTS
-                .iter()
-                .any(|(op, slots)| consumed_as(op, slots));
+            let is_parameter_slot = PARAMETER_SLOTS.iter().any(|(op, slots)| consumed_as(op, slots));
             let in_slice = consumed_as("Slice", &[0]);
-            if let (true, Some(key), true) = (
-                init.data_type.is_float(),
-                parameter_key.clone(),
-                is_parameter_slot,
-            ) {
+            if let (true, Some(key), true) = (init.data_type.is_float(), parameter_key.clone(), is_parameter_slot) {
                 let t = tensor(init.dims.clone(), self.f32_values(init)?);
                 self.add_weight(key.clone(), t, init.name)?;
-                self.roles.insert(
-                    init.name,
-                    InitializerRole::Weight {
-                        keys: vec![key],
-                        transform: "float as stored",
-                    },
-                );
+                self.roles.insert(init.name, InitializerRole::Weight { keys: vec![key], transform: "float as stored" });
             } else if in_slice {
-                self.roles.insert(
-                    init.name,
-                    InitializerRole::Buffer {
-                        what: "constant table the graph slices",
-                    },
-                );
-            } else if let Some(alpha) =
-                naming::alpha_of_reciprocal(init.name).filter(|_| init.data_type.is_float())
-            {
+                self.roles.insert(init.name, InitializerRole::Buffer { what: "constant table the graph slices" });
+            } else if let Some(alpha) = naming::alpha_of_reciprocal(init.name).filter(|_| init.data_type.is_float()) {
                 reciprocals.push((init, alpha));
-            } else if init.numel() <= MAX_CONSTANT_ELEMENTS
-                && (parameter_key.is_none() || !init.data_type.is_float())
-            {
+            } else if init.numel() <= MAX_CONSTANT_ELEMENTS && (parameter_key.is_none() || !init.data_type.is_float()) {
                 self.roles.insert(init.name, InitializerRole::Constant);
             } else {
-                unexplained.push(format!(
-                    "{:?} {:?} {:?}",
-                    init.name, init.data_type, init.dims
-                ));
+                unexplained.push(format!("{:?} {:?} {:?}", init.name, init.data_type, init.dims));
             }
         }
         // Snake 1/alpha constants: accepted only if they really are 1/alpha.
@@ -991,21 +766,14 @@ impl<'g, 'a> Walker<'g, 'a> {
                 Some((alpha_tensor, _)) => {
                     let values = self.f32_values(init)?;
                     values.len() == alpha_tensor.data.len()
-                        && values
-                            .iter()
-                            .zip(&alpha_tensor.data)
-                            .all(|(&r, &a)| ((r * a) - 1.0).abs() <= 1e-5)
+                        && values.iter().zip(&alpha_tensor.data).all(|(&r, &a)| ((r * a) - 1.0).abs() <= 1e-5)
                 }
                 None => false,
             };
             if verified {
-                self.roles
-                    .insert(init.name, InitializerRole::DerivedReciprocal { of: alpha });
+                self.roles.insert(init.name, InitializerRole::DerivedReciprocal { of: alpha });
             } else {
-                unexplained.push(format!(
-                    "{:?} (looks like 1/{alpha} but does not match it)",
-                    init.name
-                ));
+                unexplained.push(format!("{:?} (looks like 1/{alpha} but does not match it)", init.name));
             }
         }
         if unexplained.is_empty() {
@@ -1029,11 +797,7 @@ impl<'g, 'a> Walker<'g, 'a> {
             .map(|init| InitializerAccount {
                 name: init.name.to_string(),
                 shape: init.dims.clone(),
-                role: self
-                    .roles
-                    .get(init.name)
-                    .cloned()
-                    .unwrap_or(InitializerRole::Constant),
+                role: self.roles.get(init.name).cloned().unwrap_or(InitializerRole::Constant),
                 consumers: self
                     .consumers_of(init.name)
                     .into_iter()
@@ -1041,10 +805,7 @@ impl<'g, 'a> Walker<'g, 'a> {
                     .collect(),
             })
             .collect();
-        OnnxReport {
-            initializers,
-            node_count: self.graph.nodes.len(),
-        }
+        OnnxReport { initializers, node_count: self.graph.nodes.len() }
     }
 }
 

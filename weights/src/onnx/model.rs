@@ -12,9 +12,7 @@
 //! Everything else (doc strings, value infos, metadata, functions) is skipped. Initializer
 //! payloads stay borrowed from the file buffer until a tensor is converted.
 
-use super::super::protobuf::{
-    FieldValue, MessageReader, WireError, packed_f32, packed_f64, packed_varints,
-};
+use super::super::protobuf::{FieldValue, MessageReader, WireError, packed_f32, packed_f64, packed_varints};
 
 /// `TensorProto.DataType` values this loader understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +67,7 @@ impl DataType {
 
     /// Whether the values are floating point (the float weights and scales).
     pub fn is_float(self) -> bool {
-        matches!(
-            self,
-            Self::Float | Self::Float16 | Self::Bfloat16 | Self::Double
-        )
+        matches!(self, Self::Float | Self::Float16 | Self::Bfloat16 | Self::Double)
     }
 }
 
@@ -141,31 +136,19 @@ pub struct Graph<'a> {
 }
 
 fn utf8<'a>(bytes: &'a [u8], offset: usize, what: &str) -> Result<&'a str, WireError> {
-    std::str::from_utf8(bytes).map_err(|_| WireError {
-        offset,
-        what: format!("{what} is not valid UTF-8"),
-    })
+    std::str::from_utf8(bytes).map_err(|_| WireError { offset, what: format!("{what} is not valid UTF-8") })
 }
 
 fn varint_list(value: FieldValue<'_>, offset: usize) -> Result<Vec<u64>, WireError> {
     match value {
         FieldValue::Varint(v) => Ok(vec![v]),
-        FieldValue::Bytes(b) => packed_varints(b).map_err(|what| WireError {
-            offset,
-            what: what.into(),
-        }),
-        _ => Err(WireError {
-            offset,
-            what: "expected an integer field".into(),
-        }),
+        FieldValue::Bytes(b) => packed_varints(b).map_err(|what| WireError { offset, what: what.into() }),
+        _ => Err(WireError { offset, what: "expected an integer field".into() }),
     }
 }
 
 fn wrong_type(offset: usize, field: &str) -> WireError {
-    WireError {
-        offset,
-        what: format!("field {field} has the wrong wire type"),
-    }
+    WireError { offset, what: format!("field {field} has the wrong wire type") }
 }
 
 /// Decodes `ModelProto` bytes and returns its graph.
@@ -180,10 +163,7 @@ pub fn parse_model(bytes: &[u8]) -> Result<Graph<'_>, WireError> {
             graph = Some(parse_graph(b, offset)?);
         }
     }
-    graph.ok_or_else(|| WireError {
-        offset: bytes.len(),
-        what: "the model has no graph (field 7)".into(),
-    })
+    graph.ok_or_else(|| WireError { offset: bytes.len(), what: "the model has no graph (field 7)".into() })
 }
 
 fn parse_graph(bytes: &[u8], base: usize) -> Result<Graph<'_>, WireError> {
@@ -211,20 +191,11 @@ fn parse_node<'a>(bytes: &'a [u8], base: usize) -> Result<Node<'a>, WireError> {
             }
         };
         match field {
-            1 => node
-                .inputs
-                .push(utf8(text(value, "NodeProto.input")?, offset, "node input")?),
-            2 => node.outputs.push(utf8(
-                text(value, "NodeProto.output")?,
-                offset,
-                "node output",
-            )?),
+            1 => node.inputs.push(utf8(text(value, "NodeProto.input")?, offset, "node input")?),
+            2 => node.outputs.push(utf8(text(value, "NodeProto.output")?, offset, "node output")?),
             3 => node.name = utf8(text(value, "NodeProto.name")?, offset, "node name")?,
             4 => node.op_type = utf8(text(value, "NodeProto.op_type")?, offset, "op type")?,
-            5 => node.attributes.push(parse_attribute(
-                text(value, "NodeProto.attribute")?,
-                offset,
-            )?),
+            5 => node.attributes.push(parse_attribute(text(value, "NodeProto.attribute")?, offset)?),
             7 => node.domain = utf8(text(value, "NodeProto.domain")?, offset, "node domain")?,
             _ => {}
         }
@@ -241,9 +212,7 @@ fn parse_attribute(bytes: &[u8], base: usize) -> Result<Attribute<'_>, WireError
             (2, FieldValue::Fixed32(bits)) => attr.float = Some(f32::from_bits(bits)),
             (3, FieldValue::Varint(v)) => attr.int = Some(v as i64),
             (4, FieldValue::Bytes(b)) => attr.string = Some(b),
-            (8, v) => attr
-                .ints
-                .extend(varint_list(v, offset)?.into_iter().map(|x| x as i64)),
+            (8, v) => attr.ints.extend(varint_list(v, offset)?.into_iter().map(|x| x as i64)),
             (1..=4, _) => return Err(wrong_type(offset, "AttributeProto")),
             _ => {}
         }
@@ -264,10 +233,7 @@ fn parse_tensor(bytes: &[u8], base: usize) -> Result<Initializer<'_>, WireError>
     let mut doubles: Vec<f64> = Vec::new();
     let mut uint64s: Vec<u64> = Vec::new();
     while let Some((field, value, offset)) = reader.next_field()? {
-        let err = |what: &'static str| WireError {
-            offset,
-            what: what.into(),
-        };
+        let err = |what: &'static str| WireError { offset, what: what.into() };
         match (field, value) {
             (1, v) => {
                 for d in varint_list(v, offset)? {
@@ -308,43 +274,26 @@ fn parse_tensor(bytes: &[u8], base: usize) -> Result<Initializer<'_>, WireError>
             Payload::Empty
         };
     }
-    Ok(Initializer {
-        name,
-        dims,
-        data_type,
-        payload,
-    })
+    Ok(Initializer { name, dims, data_type, payload })
 }
 
 /// Why an initializer's values cannot be produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueError {
     External,
-    WrongType {
-        wanted: &'static str,
-        found: DataType,
-    },
-    Length {
-        expected: usize,
-        found: usize,
-    },
+    WrongType { wanted: &'static str, found: DataType },
+    Length { expected: usize, found: usize },
 }
 
 impl std::fmt::Display for ValueError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::External => write!(
-                f,
-                "its data is stored in an external file, which is not supported"
-            ),
+            Self::External => write!(f, "its data is stored in an external file, which is not supported"),
             Self::WrongType { wanted, found } => {
                 write!(f, "expected {wanted} data, found {found:?}")
             }
             Self::Length { expected, found } => {
-                write!(
-                    f,
-                    "its shape needs {expected} values but the file holds {found} (truncated or corrupt)"
-                )
+                write!(f, "its shape needs {expected} values but the file holds {found} (truncated or corrupt)")
             }
         }
     }
@@ -353,34 +302,19 @@ impl std::fmt::Display for ValueError {
 impl Initializer<'_> {
     /// Number of elements; `usize::MAX` when the dims overflow (reported as a length error).
     pub fn numel(&self) -> usize {
-        self.dims
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .unwrap_or(usize::MAX)
+        self.dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX)
     }
 
     fn check_len(&self, found: usize) -> Result<(), ValueError> {
         let expected = self.numel();
-        if found == expected {
-            Ok(())
-        } else {
-            Err(ValueError::Length { expected, found })
-        }
+        if found == expected { Ok(()) } else { Err(ValueError::Length { expected, found }) }
     }
 
-    fn raw_elements<'b>(
-        &self,
-        raw: &'b [u8],
-    ) -> Result<std::slice::ChunksExact<'b, u8>, ValueError> {
-        let size = self.data_type.raw_size().ok_or(ValueError::WrongType {
-            wanted: "numeric",
-            found: self.data_type,
-        })?;
+    fn raw_elements<'b>(&self, raw: &'b [u8]) -> Result<std::slice::ChunksExact<'b, u8>, ValueError> {
+        let size =
+            self.data_type.raw_size().ok_or(ValueError::WrongType { wanted: "numeric", found: self.data_type })?;
         if !raw.len().is_multiple_of(size) {
-            return Err(ValueError::Length {
-                expected: self.numel(),
-                found: raw.len() / size,
-            });
+            return Err(ValueError::Length { expected: self.numel(), found: raw.len() / size });
         }
         self.check_len(raw.len() / size)?;
         Ok(raw.chunks_exact(size))
@@ -388,38 +322,29 @@ impl Initializer<'_> {
 
     /// The values as `f32` (float, double, float16 and bfloat16 tensors).
     pub fn to_f32(&self) -> Result<Vec<f32>, ValueError> {
-        let wrong = ValueError::WrongType {
-            wanted: "floating-point",
-            found: self.data_type,
-        };
+        let wrong = ValueError::WrongType { wanted: "floating-point", found: self.data_type };
         let out: Vec<f32> = match (&self.payload, self.data_type) {
             (Payload::External, _) => return Err(ValueError::External),
-            (Payload::Raw(raw), DataType::Float) => self
-                .raw_elements(raw)?
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            (Payload::Raw(raw), DataType::Float16) => self
-                .raw_elements(raw)?
-                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            (Payload::Raw(raw), DataType::Bfloat16) => self
-                .raw_elements(raw)?
-                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            (Payload::Raw(raw), DataType::Double) => self
-                .raw_elements(raw)?
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-                .collect(),
+            (Payload::Raw(raw), DataType::Float) => {
+                self.raw_elements(raw)?.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+            }
+            (Payload::Raw(raw), DataType::Float16) => {
+                self.raw_elements(raw)?.map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+            }
+            (Payload::Raw(raw), DataType::Bfloat16) => {
+                self.raw_elements(raw)?.map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+            }
+            (Payload::Raw(raw), DataType::Double) => {
+                self.raw_elements(raw)?.map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32).collect()
+            }
             (Payload::Floats(v), DataType::Float) => v.clone(),
             (Payload::Doubles(v), DataType::Double) => v.iter().map(|&x| x as f32).collect(),
-            (Payload::Int32s(v), DataType::Float16) => v
-                .iter()
-                .map(|&x| half::f16::from_bits(x as u16).to_f32())
-                .collect(),
-            (Payload::Int32s(v), DataType::Bfloat16) => v
-                .iter()
-                .map(|&x| half::bf16::from_bits(x as u16).to_f32())
-                .collect(),
+            (Payload::Int32s(v), DataType::Float16) => {
+                v.iter().map(|&x| half::f16::from_bits(x as u16).to_f32()).collect()
+            }
+            (Payload::Int32s(v), DataType::Bfloat16) => {
+                v.iter().map(|&x| half::bf16::from_bits(x as u16).to_f32()).collect()
+            }
             (Payload::Empty, t) if t.is_float() => Vec::new(),
             _ => return Err(wrong),
         };
@@ -429,10 +354,7 @@ impl Initializer<'_> {
 
     /// The values as `i64` (all integer and bool tensors).
     pub fn to_i64(&self) -> Result<Vec<i64>, ValueError> {
-        let wrong = ValueError::WrongType {
-            wanted: "integer",
-            found: self.data_type,
-        };
+        let wrong = ValueError::WrongType { wanted: "integer", found: self.data_type };
         let out: Vec<i64> = match (&self.payload, self.data_type) {
             (Payload::External, _) => return Err(ValueError::External),
             (Payload::Raw(raw), t) => {
@@ -440,24 +362,18 @@ impl Initializer<'_> {
                 match t {
                     DataType::Int8 => elements.map(|c| i64::from(c[0] as i8)).collect(),
                     DataType::Uint8 | DataType::Bool => elements.map(|c| i64::from(c[0])).collect(),
-                    DataType::Int16 => elements
-                        .map(|c| i64::from(i16::from_le_bytes([c[0], c[1]])))
-                        .collect(),
-                    DataType::Uint16 => elements
-                        .map(|c| i64::from(u16::from_le_bytes([c[0], c[1]])))
-                        .collect(),
-                    DataType::Int32 => elements
-                        .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                        .collect(),
-                    DataType::Uint32 => elements
-                        .map(|c| i64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                        .collect(),
-                    DataType::Int64 => elements
-                        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-                        .collect(),
-                    DataType::Uint64 => elements
-                        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as i64)
-                        .collect(),
+                    DataType::Int16 => elements.map(|c| i64::from(i16::from_le_bytes([c[0], c[1]]))).collect(),
+                    DataType::Uint16 => elements.map(|c| i64::from(u16::from_le_bytes([c[0], c[1]]))).collect(),
+                    DataType::Int32 => {
+                        elements.map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect()
+                    }
+                    DataType::Uint32 => {
+                        elements.map(|c| i64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect()
+                    }
+                    DataType::Int64 => elements.map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+                    DataType::Uint64 => {
+                        elements.map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as i64).collect()
+                    }
                     _ => return Err(wrong),
                 }
             }
@@ -466,9 +382,7 @@ impl Initializer<'_> {
                 v.clone()
             }
             (Payload::Int64s(v), DataType::Int64) => v.clone(),
-            (Payload::Uint64s(v), DataType::Uint64 | DataType::Uint32) => {
-                v.iter().map(|&x| x as i64).collect()
-            }
+            (Payload::Uint64s(v), DataType::Uint64 | DataType::Uint32) => v.iter().map(|&x| x as i64).collect(),
             (Payload::Empty, t) if !t.is_float() => Vec::new(),
             _ => return Err(wrong),
         };

@@ -19,11 +19,7 @@ const PREDICTOR_MODULES_AT_ENCODER_SCOPE: &[&str] = &["F0", "N", "F0_proj", "N_p
 fn map_prefix(segments: &[&str]) -> Option<String> {
     let (first, rest) = segments.split_first()?;
     let joined = |prefix: &str, tail: &[&str]| {
-        if tail.is_empty() {
-            prefix.to_string()
-        } else {
-            format!("{prefix}.{}", tail.join("."))
-        }
+        if tail.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", tail.join(".")) }
     };
     match *first {
         "decoder" => match rest.split_first() {
@@ -33,12 +29,8 @@ fn map_prefix(segments: &[&str]) -> Option<String> {
         "encoder" => {
             let (module, tail) = rest.split_first()?;
             match *module {
-                "bert" | "bert_encoder" | "text_encoder" | "predictor" => {
-                    Some(joined(module, tail))
-                }
-                m if PREDICTOR_MODULES_AT_ENCODER_SCOPE
-                    .contains(&m.split('.').next().unwrap_or(m)) =>
-                {
+                "bert" | "bert_encoder" | "text_encoder" | "predictor" => Some(joined(module, tail)),
+                m if PREDICTOR_MODULES_AT_ENCODER_SCOPE.contains(&m.split('.').next().unwrap_or(m)) => {
                     Some(joined("predictor", &[&[*module], tail].concat()))
                 }
                 _ => None,
@@ -52,11 +44,7 @@ fn map_prefix(segments: &[&str]) -> Option<String> {
 /// times (ALBERT's shared layer: `attention_3`, `query_3`, `ffn_output_11`).
 fn strip_call_count(segment: &str) -> &str {
     match segment.rsplit_once('_') {
-        Some((base, count))
-            if !base.is_empty()
-                && !count.is_empty()
-                && count.bytes().all(|b| b.is_ascii_digit()) =>
-        {
+        Some((base, count)) if !base.is_empty() && !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) => {
             base
         }
         _ => segment,
@@ -78,9 +66,9 @@ pub fn module_of_node(node_name: &str) -> Option<String> {
     // `asr_res/asr_res.0` → `asr_res.0`.
     let mut collapsed: Vec<&str> = Vec::with_capacity(segments.len());
     for (i, seg) in segments.iter().enumerate() {
-        let swallowed_by_next = segments.get(i + 1).is_some_and(|next| {
-            next.len() > seg.len() && next.starts_with(seg) && next.as_bytes()[seg.len()] == b'.'
-        });
+        let swallowed_by_next = segments
+            .get(i + 1)
+            .is_some_and(|next| next.len() > seg.len() && next.starts_with(seg) && next.as_bytes()[seg.len()] == b'.');
         if !swallowed_by_next {
             collapsed.push(seg);
         }
@@ -98,11 +86,7 @@ pub fn key_from_initializer_name(name: &str) -> Option<String> {
     }
     let rest = name.strip_prefix("encoder.")?;
     let module = rest.split('.').next().unwrap_or("");
-    if ["bert", "bert_encoder", "text_encoder", "predictor"].contains(&module) {
-        Some(rest.to_string())
-    } else {
-        None
-    }
+    if ["bert", "bert_encoder", "text_encoder", "predictor"].contains(&module) { Some(rest.to_string()) } else { None }
 }
 
 /// For a Snake `1/alpha` constant named `/<scope>/Reciprocal[_j]_output_0`, the alpha it was
@@ -125,24 +109,12 @@ mod tests {
     #[test]
     fn node_scopes_map_to_modules() {
         let cases = [
-            (
-                "/encoder/text_encoder/cnn.0/cnn.0.0/Conv_quant",
-                "text_encoder.cnn.0.0",
-            ),
-            (
-                "/decoder/decoder/asr_res/asr_res.0/Conv_quant",
-                "decoder.asr_res.0",
-            ),
-            (
-                "/decoder/decoder/generator/resblocks.0/convs1.1/Conv_quant",
-                "decoder.generator.resblocks.0.convs1.1",
-            ),
+            ("/encoder/text_encoder/cnn.0/cnn.0.0/Conv_quant", "text_encoder.cnn.0.0"),
+            ("/decoder/decoder/asr_res/asr_res.0/Conv_quant", "decoder.asr_res.0"),
+            ("/decoder/decoder/generator/resblocks.0/convs1.1/Conv_quant", "decoder.generator.resblocks.0.convs1.1"),
             ("/encoder/F0.0/conv2/Conv_quant", "predictor.F0.0.conv2"),
             ("/encoder/shared/LSTM_quant", "predictor.shared"),
-            (
-                "/encoder/predictor/text_encoder/lstms.0/LSTM_quant",
-                "predictor.text_encoder.lstms.0",
-            ),
+            ("/encoder/predictor/text_encoder/lstms.0/LSTM_quant", "predictor.text_encoder.lstms.0"),
             (
                 "/encoder/bert/encoder/albert_layer_groups.0/albert_layers.0/attention/query_3/MatMul_quant",
                 "bert.encoder.albert_layer_groups.0.albert_layers.0.attention.query",
@@ -152,14 +124,8 @@ mod tests {
                 "bert.encoder.albert_layer_groups.0.albert_layers.0.ffn_output",
             ),
             ("/encoder/bert_encoder/MatMul_quant", "bert_encoder"),
-            (
-                "/decoder/decoder/generator/ups.0/ConvTranspose",
-                "decoder.generator.ups.0",
-            ),
-            (
-                "/decoder/decoder/generator/m_source/l_linear/MatMul",
-                "decoder.generator.m_source.l_linear",
-            ),
+            ("/decoder/decoder/generator/ups.0/ConvTranspose", "decoder.generator.ups.0"),
+            ("/decoder/decoder/generator/m_source/l_linear/MatMul", "decoder.generator.m_source.l_linear"),
         ];
         for (node, module) in cases {
             assert_eq!(module_of_node(node).as_deref(), Some(module), "{node}");
@@ -176,37 +142,23 @@ mod tests {
             Some("predictor.F0.0.norm1.fc.bias")
         );
         assert_eq!(
-            key_from_initializer_name(
-                "decoder.decoder.generator.resblocks.4.adain2.2.fc.weight_quantized"
-            )
-            .as_deref(),
+            key_from_initializer_name("decoder.decoder.generator.resblocks.4.adain2.2.fc.weight_quantized").as_deref(),
             Some("decoder.generator.resblocks.4.adain2.2.fc.weight")
         );
-        assert_eq!(
-            key_from_initializer_name("onnx::MatMul_6547_quantized"),
-            None
-        );
-        assert_eq!(
-            key_from_initializer_name("/decoder/decoder/Mul_output_0"),
-            None
-        );
+        assert_eq!(key_from_initializer_name("onnx::MatMul_6547_quantized"), None);
+        assert_eq!(key_from_initializer_name("/decoder/decoder/Mul_output_0"), None);
     }
 
     #[test]
     fn reciprocal_names_map_to_alphas() {
         assert_eq!(
-            alpha_of_reciprocal("/decoder/decoder/generator/resblocks.3/Reciprocal_output_0")
-                .as_deref(),
+            alpha_of_reciprocal("/decoder/decoder/generator/resblocks.3/Reciprocal_output_0").as_deref(),
             Some("decoder.generator.resblocks.3.alpha1.0")
         );
         assert_eq!(
-            alpha_of_reciprocal("/decoder/decoder/generator/noise_res.1/Reciprocal_5_output_0")
-                .as_deref(),
+            alpha_of_reciprocal("/decoder/decoder/generator/noise_res.1/Reciprocal_5_output_0").as_deref(),
             Some("decoder.generator.noise_res.1.alpha2.2")
         );
-        assert_eq!(
-            alpha_of_reciprocal("/decoder/decoder/generator/Mul_output_0"),
-            None
-        );
+        assert_eq!(alpha_of_reciprocal("/decoder/decoder/generator/Mul_output_0"), None);
     }
 }

@@ -43,10 +43,7 @@ impl GraphBuilder {
 
     /// Adds a float16 initializer.
     pub fn f16(&mut self, name: &str, dims: &[usize], values: &[f32]) -> &mut Self {
-        let raw: Vec<u8> = values
-            .iter()
-            .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-            .collect();
+        let raw: Vec<u8> = values.iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect();
         self.raw(name, dims, FLOAT16, &raw)
     }
 
@@ -67,14 +64,7 @@ impl GraphBuilder {
         self
     }
 
-    pub fn node(
-        &mut self,
-        op: &str,
-        name: &str,
-        inputs: &[&str],
-        outputs: &[&str],
-        attrs: &[Attr<'_>],
-    ) -> &mut Self {
+    pub fn node(&mut self, op: &str, name: &str, inputs: &[&str], outputs: &[&str], attrs: &[Attr<'_>]) -> &mut Self {
         let mut n = Vec::new();
         for i in inputs {
             bytes_field(&mut n, 1, i.as_bytes());

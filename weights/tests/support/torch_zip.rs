@@ -12,11 +12,7 @@ pub enum Value {
     /// A `collections.OrderedDict` (what `state_dict()` returns).
     OrderedDict(Vec<(String, Value)>),
     /// A float32 tensor stored in storage `storage`, at `offset` with `shape` (contiguous).
-    Tensor {
-        storage: usize,
-        offset: usize,
-        shape: Vec<usize>,
-    },
+    Tensor { storage: usize, offset: usize, shape: Vec<usize> },
 }
 
 fn unicode(out: &mut Vec<u8>, s: &str) {
@@ -64,11 +60,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value, storages: &[Vec<f32>]) {
             }
             out.push(b'u'); // SETITEMS
         }
-        Value::Tensor {
-            storage,
-            offset,
-            shape,
-        } => {
+        Value::Tensor { storage, offset, shape } => {
             global(out, "torch._utils", "_rebuild_tensor_v2");
             out.push(b'(');
             // persistent id: ('storage', FloatStorage, key, location, numel)
@@ -102,11 +94,9 @@ pub fn write(path: &Path, root: &Value, storages: &[Vec<f32>]) {
     pickle.push(b'.');
     let file = std::fs::File::create(path).expect("create checkpoint");
     let mut zip = zip::ZipWriter::new(file);
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let mut put = |name: &str, bytes: &[u8]| {
-        zip.start_file(format!("archive/{name}"), options)
-            .expect("zip entry");
+        zip.start_file(format!("archive/{name}"), options).expect("zip entry");
         zip.write_all(bytes).expect("zip write");
     };
     put("data.pkl", &pickle);

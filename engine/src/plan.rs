@@ -1,0 +1,401 @@
+//! The planner: input (text units, an SSML document, a phoneme string) → model calls, breaks and marks.
+//!
+//! Every input becomes *steps*: pieces of phonemized text (each with its language, voice and controls), exact
+//! silences, marks and hard boundaries. The planner groups consecutive pieces that share a language and a
+//! voice into runs, cuts each run into model calls of at most 510 symbols with the one chunker
+//! ([`crate::text`]), works out the controls of each call from the pieces it holds, and says where each mark
+//! falls. It decides nothing about audio: the renderer and the assembler do that.
+
+use std::collections::{HashMap, HashSet};
+
+use warble_g2p::{Language, Token};
+use warble_ssml::Controls;
+
+use crate::prosody::{ChunkControls, ControlSet};
+use crate::text::{TextChunk, chunk_tagged, chunk_tagged_first, is_pause_symbol};
+use crate::vocab::MAX_PHONEMES;
+
+/// Phonemized text with everything needed to speak it.
+#[derive(Debug, Clone)]
+pub(crate) struct Piece {
+    pub lang: Language,
+    /// A voice name or blend for this piece; `None` takes the call's voice (or the language default).
+    pub voice: Option<String>,
+    pub tokens: Vec<Token>,
+    pub controls: Controls,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Step {
+    Speak(Piece),
+    /// Exact silence, in milliseconds.
+    Break(u32),
+    Mark(String),
+    /// A hard boundary (line or paragraph): the next piece starts a new model call.
+    Boundary,
+}
+
+/// Where a mark inside a run falls, relative to the call it is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MarkAt {
+    /// Before this symbol (an index into the call's phonemes).
+    Symbol(usize),
+    /// At the end of the call's last sounding symbol.
+    End,
+}
+
+/// One model call.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub chunk: TextChunk,
+    pub voice: String,
+    /// `None` when every symbol has neutral controls (the reference computation exactly).
+    pub controls: Option<ChunkControls>,
+    pub marks: Vec<(String, MarkAt)>,
+    /// The phoneme count the voice row is chosen by (Kokoro picks row `len − 1` of the pack).
+    pub style_len: usize,
+    /// The planner cut this call inside a sentence, without punctuation, to start audio sooner: the next call
+    /// continues the phrase and joins without the pads' pause.
+    pub cut_mid_phrase: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Job {
+    Call(Box<Call>),
+    Break(u32),
+    Mark(String),
+    /// Speak everything so far to the end (a session's `flush`): the output's tail is released and the next
+    /// call starts as a new utterance.
+    Flush,
+}
+
+struct Run {
+    lang: Language,
+    voice: String,
+    pieces: Vec<Piece>,
+    /// Marks inside the run: `(name, tag)`: the mark stands before the first symbol of piece `tag` (or at the end
+    /// of the run when no symbol of a later piece exists).
+    marks: Vec<(String, usize)>,
+}
+
+enum Block {
+    Run(Run),
+    Break(u32),
+    Mark(String),
+}
+
+/// The planner's state across the batches of steps of one stream.
+pub(crate) struct Planner {
+    /// The caller's voice (empty: the dominant language's default).
+    voice: String,
+    per_language_voices: bool,
+    /// The voice chosen for the stream, fixed by the first batch that speaks.
+    chosen: Option<String>,
+    /// The next call starts an utterance: keep it short (at most this many symbols) when set.
+    first_limit: Option<usize>,
+    short_first: Option<usize>,
+    warned: HashSet<Language>,
+    pub warnings: Vec<String>,
+    pub spoken: bool,
+}
+
+impl Planner {
+    /// `short_first`: the symbol limit of the first call of an utterance, for low latency (`None`: 510).
+    pub fn new(voice: &str, per_language_voices: bool, short_first: Option<usize>) -> Self {
+        Self {
+            voice: voice.trim().to_string(),
+            per_language_voices,
+            chosen: None,
+            first_limit: short_first,
+            short_first,
+            warned: HashSet::new(),
+            warnings: Vec::new(),
+            spoken: false,
+        }
+    }
+
+    /// The next call starts a new utterance (after a flush or an idle stream): keep it short again.
+    pub fn restart(&mut self) {
+        self.first_limit = self.short_first;
+    }
+
+    /// Turns a batch of steps into jobs.
+    pub fn plan(&mut self, mut steps: Vec<Step>) -> Vec<Job> {
+        if !steps.iter().any(|s| matches!(s, Step::Speak(p) if speaks(&p.tokens))) {
+            // Nothing to say here (only punctuation, or breaks and marks): keep the breaks and marks.
+            steps.retain(|s| !matches!(s, Step::Speak(_)));
+            return self.plan_blocks(group(steps, |_| String::new()));
+        }
+        self.spoken = true;
+        let chosen = self
+            .chosen
+            .get_or_insert_with(|| {
+                if self.voice.is_empty() {
+                    warble_g2p::default_voice(dominant_language(&steps)).to_string()
+                } else {
+                    self.voice.clone()
+                }
+            })
+            .clone();
+        let caller_voice = self.voice.clone();
+        let per_language = self.per_language_voices;
+        let blocks = group(steps, |p: &Piece| match &p.voice {
+            Some(v) => v.clone(),
+            None if per_language && caller_voice.is_empty() => warble_g2p::default_voice(p.lang).to_string(),
+            None => chosen.clone(),
+        });
+        for b in &blocks {
+            if let Block::Run(run) = b
+                && !self.per_language_voices
+                && run.voice == chosen
+                && !voice_speaks(&chosen, run.lang)
+                && self.warned.insert(run.lang)
+            {
+                self.warnings.push(format!(
+                    "voice {chosen} was made for another language than this {} text; it will have an accent (default for {}: {})",
+                    run.lang,
+                    run.lang,
+                    warble_g2p::default_voice(run.lang)
+                ));
+            }
+        }
+        self.plan_blocks(blocks)
+    }
+
+    fn plan_blocks(&mut self, blocks: Vec<Block>) -> Vec<Job> {
+        // `<prosody duration>` groups may span calls and runs: share each group's time by symbol counts.
+        let mut group_symbols: HashMap<u32, usize> = HashMap::new();
+        for b in &blocks {
+            if let Block::Run(r) = b {
+                for p in &r.pieces {
+                    if let Some(g) = p.controls.duration {
+                        *group_symbols.entry(g.group).or_default() += symbol_count(&p.tokens);
+                    }
+                }
+            }
+        }
+        let mut jobs = Vec::new();
+        for block in blocks {
+            match block {
+                Block::Break(ms) => jobs.push(Job::Break(ms)),
+                Block::Mark(name) => jobs.push(Job::Mark(name)),
+                Block::Run(run) => self.plan_run(run, &group_symbols, &mut jobs),
+            }
+        }
+        jobs
+    }
+
+    fn plan_run(&mut self, run: Run, group_symbols: &HashMap<u32, usize>, jobs: &mut Vec<Job>) {
+        let tagged = || run.pieces.iter().enumerate().flat_map(|(i, p)| p.tokens.iter().map(move |t| (t, i)));
+        let whole = chunk_tagged(tagged(), MAX_PHONEMES);
+        let (chunks, first_style) = match self.first_limit.take() {
+            Some(limit) if whole.first().is_some_and(|c| c.phonemes.chars().count() > limit) => {
+                // The cut piece keeps the voice row of the chunk it was cut from: it should sound like the start
+                // of that sentence, not like a short utterance of its own.
+                let len = whole[0].phonemes.chars().count();
+                (chunk_tagged_first(tagged(), MAX_PHONEMES, limit), Some(len))
+            }
+            _ => (whole, None),
+        };
+        // Symbols of each piece over the run, and how many earlier calls already spoke.
+        let mut piece_total = vec![0usize; run.pieces.len()];
+        for c in &chunks {
+            for &t in &c.tags {
+                piece_total[t] += 1;
+            }
+        }
+        let mut piece_done = vec![0usize; run.pieces.len()];
+        let mut marks = run.marks.into_iter().peekable();
+        let n_chunks = chunks.len();
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let controls = chunk_controls(&chunk, &run.pieces, &piece_total, &mut piece_done, group_symbols);
+            let neutral = controls.sets.iter().all(|s| s.controls == Controls::default());
+            let mut call_marks = Vec::new();
+            // Marks stand before the first symbol of their piece; those whose piece has no symbol left fall at
+            // the end of the run.
+            while let Some((_, tag)) = marks.peek() {
+                match chunk.tags.iter().position(|t| t >= tag) {
+                    Some(at) => {
+                        let (name, _) = marks.next().expect("peeked");
+                        call_marks.push((name, MarkAt::Symbol(at)));
+                    }
+                    None => break,
+                }
+            }
+            if i + 1 == n_chunks {
+                call_marks.extend(marks.by_ref().map(|(name, _)| (name, MarkAt::End)));
+            }
+            let len = chunk.phonemes.chars().count();
+            let last = chunk.phonemes.chars().last().unwrap_or(' ');
+            let style_len = match first_style {
+                Some(l) if i == 0 => l.max(len),
+                _ => len,
+            };
+            let cut_mid_phrase = first_style.is_some() && i == 0 && i + 1 < n_chunks && !is_pause_symbol(last);
+            let mut chunk = chunk;
+            if cut_mid_phrase {
+                // The model ends every call like an utterance (a final fall, a lengthened last word). A comma
+                // makes it a continuation instead; the seamless join then cuts the comma's pause away.
+                chunk.phonemes.push(',');
+                let tag = chunk.tags.last().copied().unwrap_or(0);
+                chunk.tags.push(tag);
+            }
+            jobs.push(Job::Call(Box::new(Call {
+                cut_mid_phrase,
+                voice: run.voice.clone(),
+                controls: (!neutral).then_some(controls),
+                marks: call_marks,
+                style_len,
+                chunk,
+            })));
+        }
+    }
+}
+
+/// The controls of one chunk from the pieces its symbols came from.
+fn chunk_controls(
+    chunk: &TextChunk,
+    pieces: &[Piece],
+    piece_total: &[usize],
+    piece_done: &mut [usize],
+    group_symbols: &HashMap<u32, usize>,
+) -> ChunkControls {
+    let mut set_of: HashMap<usize, usize> = HashMap::new();
+    let mut in_chunk: Vec<(usize, usize)> = Vec::new(); // (piece, symbols here)
+    let mut owner = Vec::with_capacity(chunk.tags.len());
+    for &t in &chunk.tags {
+        let next = set_of.len();
+        let s = *set_of.entry(t).or_insert(next);
+        if s == in_chunk.len() {
+            in_chunk.push((t, 0));
+        }
+        in_chunk[s].1 += 1;
+        owner.push(s);
+    }
+    let mut sets = Vec::with_capacity(in_chunk.len());
+    let mut group_here: HashMap<u32, usize> = HashMap::new();
+    for &(t, n) in &in_chunk {
+        let total = piece_total[t].max(1) as f32;
+        let done = piece_done[t];
+        piece_done[t] += n;
+        let controls = pieces[t].controls.clone();
+        if let Some(g) = controls.duration {
+            *group_here.entry(g.group).or_default() += n;
+        }
+        sets.push(ControlSet { controls, part: (done as f32 / total, (done + n) as f32 / total) });
+    }
+    let mut duration_targets = Vec::new();
+    for (g, n) in group_here {
+        let total_ms =
+            pieces.iter().filter_map(|p| p.controls.duration).find(|d| d.group == g).map_or(0, |d| d.total_ms);
+        let all = group_symbols.get(&g).copied().unwrap_or(n).max(1);
+        let frames = total_ms as f32 / 25.0 * n as f32 / all as f32;
+        duration_targets.push((g, frames));
+    }
+    ChunkControls { owner, sets, duration_targets }
+}
+
+/// Groups steps into runs (same language and voice, no break or boundary between), breaks and free marks.
+fn group(steps: Vec<Step>, voice_of: impl Fn(&Piece) -> String) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut current: Option<Run> = None;
+    let mut pending: Vec<String> = Vec::new();
+    for step in steps {
+        match step {
+            Step::Speak(piece) => {
+                if symbol_count(&piece.tokens) == 0 {
+                    continue;
+                }
+                let voice = voice_of(&piece);
+                let same = current.as_ref().is_some_and(|r| r.lang == piece.lang && r.voice == voice);
+                if !same {
+                    if let Some(r) = current.take() {
+                        blocks.push(Block::Run(r));
+                    }
+                    current = Some(Run { lang: piece.lang, voice, pieces: Vec::new(), marks: Vec::new() });
+                }
+                let run = current.as_mut().expect("run opened above");
+                let tag = run.pieces.len();
+                run.marks.extend(pending.drain(..).map(|m| (m, tag)));
+                // A word boundary between pieces: the previous piece's last token keeps a space after it.
+                if let Some(prev) = run.pieces.last_mut()
+                    && let Some(last) = prev.tokens.iter_mut().rev().find(|t| !t.phonemes.trim().is_empty())
+                    && last.whitespace.is_empty()
+                    && piece.tokens.first().is_some_and(|t| !t.is_punctuation)
+                {
+                    last.whitespace = " ".into();
+                }
+                run.pieces.push(piece);
+            }
+            Step::Mark(name) => pending.push(name),
+            Step::Break(_) | Step::Boundary => {
+                if let Some(mut r) = current.take() {
+                    let tag = r.pieces.len();
+                    r.marks.extend(pending.drain(..).map(|m| (m, tag)));
+                    blocks.push(Block::Run(r));
+                }
+                blocks.extend(pending.drain(..).map(Block::Mark));
+                if let Step::Break(ms) = step
+                    && ms > 0
+                {
+                    blocks.push(Block::Break(ms));
+                }
+            }
+        }
+    }
+    if let Some(mut r) = current.take() {
+        let tag = r.pieces.len();
+        r.marks.extend(pending.drain(..).map(|m| (m, tag)));
+        blocks.push(Block::Run(r));
+    }
+    blocks.extend(pending.drain(..).map(Block::Mark));
+    blocks
+}
+
+/// The runs of `text` to speak and their languages: all of it in `lang` when given, else the language runs
+/// `detect_runs` finds; runs in scripts no Kokoro voice reads are skipped with a warning.
+pub(crate) fn language_runs(text: &str, lang: Option<Language>, warnings: &mut Vec<String>) -> Vec<(Language, String)> {
+    if let Some(l) = lang {
+        return vec![(l, text.to_string())];
+    }
+    let mut runs = Vec::new();
+    for run in warble_g2p::detect_runs(text, None) {
+        match run.language {
+            Some(l) => runs.push((l, run.text)),
+            None => warnings.push(format!(
+                "skipped {:?} ({} script): no Kokoro voice speaks it",
+                run.text,
+                run.script.name()
+            )),
+        }
+    }
+    runs
+}
+
+pub(crate) fn symbol_count(tokens: &[Token]) -> usize {
+    tokens.iter().map(|t| t.phonemes.trim().chars().count()).sum()
+}
+
+/// Whether tokens hold anything to say beyond punctuation.
+pub(crate) fn speaks(tokens: &[Token]) -> bool {
+    tokens.iter().any(|t| !t.is_punctuation && !t.phonemes.trim().is_empty())
+}
+
+fn dominant_language(steps: &[Step]) -> Language {
+    let mut counts: HashMap<Language, usize> = HashMap::new();
+    for s in steps {
+        if let Step::Speak(p) = s {
+            *counts.entry(p.lang).or_default() += symbol_count(&p.tokens);
+        }
+    }
+    counts.into_iter().max_by_key(|&(l, n)| (n, std::cmp::Reverse(l))).map_or(Language::EnUs, |(l, _)| l)
+}
+
+/// Whether a voice (or every voice of a blend) was trained on `lang`, judged by Kokoro's naming (first letter).
+pub(crate) fn voice_speaks(spec: &str, lang: Language) -> bool {
+    let english = matches!(lang, Language::EnUs | Language::EnGb);
+    spec.split(',').all(|part| {
+        let first = part.trim().chars().next().unwrap_or(' ');
+        first == lang.voice_prefix() || (english && matches!(first, 'a' | 'b'))
+    })
+}
