@@ -90,11 +90,11 @@ pub struct WindowPolicy {
 impl Default for WindowPolicy {
     fn default() -> Self {
         Self {
-            first_frames: 12,
-            max_frames: 160,
-            halo_frames: 8,
+            first_frames: 10,
+            max_frames: 240,
+            halo_frames: 6,
             fade_samples: 240,
-            first_call_symbols: 50,
+            first_call_symbols: 40,
             whole_decoder: false,
         }
     }
