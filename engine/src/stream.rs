@@ -138,6 +138,10 @@ enum Source {
     },
 }
 
+/// A session that runs out of text with less audio than this ahead of playback starts the next text as a new
+/// utterance (short first call, small first window), so the listener waits as little as possible.
+const RESTART_LEAD_S: f64 = 0.5;
+
 /// Text is fed to the segmenter this many bytes at a time, so its buffer stays small whatever the input size.
 const FEED_BYTES: usize = 16 * 1024;
 
@@ -165,6 +169,9 @@ struct Pipeline<'e> {
     /// The next call starts an utterance (small first window).
     cold: bool,
     done: bool,
+    /// When the first sample was released, and how many have been: the lead over real-time playback.
+    first_audio: Option<std::time::Instant>,
+    released: u64,
 }
 
 impl<'e> Pipeline<'e> {
@@ -186,6 +193,8 @@ impl<'e> Pipeline<'e> {
             times: StageTimes::default(),
             cold: true,
             done: false,
+            first_audio: None,
+            released: 0,
         }
     }
 
@@ -244,9 +253,22 @@ impl<'e> Pipeline<'e> {
                 self.asm.finish();
                 return self.take(true).map(Ok);
             }
-            // A session waiting for text: whatever comes next starts a new utterance for the listener.
-            self.restart();
+            // A session waiting for text. If the listener is about to run out of audio, what comes next must
+            // start fast again (short first call, small window); with audio still buffered ahead of playback,
+            // it continues the utterance (no extra cut).
+            if self.lead_seconds() < RESTART_LEAD_S {
+                self.restart();
+            }
             return None;
+        }
+    }
+
+    /// Audio released so far minus the time since the first sample was released: how far ahead of real-time
+    /// playback the output is (0 before any audio).
+    fn lead_seconds(&self) -> f64 {
+        match self.first_audio {
+            Some(t) => self.released as f64 / f64::from(crate::SAMPLE_RATE) - t.elapsed().as_secs_f64(),
+            None => 0.0,
         }
     }
 
@@ -422,6 +444,10 @@ impl<'e> Pipeline<'e> {
         let warnings = std::mem::take(&mut self.planner.warnings);
         if r.is_empty() && warnings.is_empty() {
             return None;
+        }
+        if !r.samples.is_empty() {
+            self.first_audio.get_or_insert_with(std::time::Instant::now);
+            self.released += r.samples.len() as u64;
         }
         Some(AudioChunk {
             samples: r.samples,
