@@ -538,21 +538,8 @@ fn speak(
                             break;
                         }
                         Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => {
-                            session.finish();
-                            // Drain what finishing releases.
-                            loop {
-                                match session.next_chunk() {
-                                    Some(Ok(c)) => on_chunk(c, &mut sink)?,
-                                    Some(Err(e)) => {
-                                        failure = Some(e.into());
-                                        break;
-                                    }
-                                    None => break,
-                                }
-                            }
-                            break;
-                        }
+                        // End of the text: the loop goes on until the session has spoken the rest.
+                        Err(RecvTimeoutError::Disconnected) => session.finish(),
                     },
                 }
             }

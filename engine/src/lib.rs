@@ -379,7 +379,7 @@ impl Engine {
         opts: &SynthesisOptions,
         parse: &warble_ssml::ParseOptions,
     ) -> Result<Synthesis, EngineError> {
-        check_speed(opts.speed)?;
+        self.check_options(opts)?;
         Synthesis::collect(self.ssml_stream(ssml, lang, parse, &whole(opts))?)
     }
 
@@ -390,7 +390,7 @@ impl Engine {
         lang: Option<Language>,
         opts: &SynthesisOptions,
     ) -> Result<Synthesis, EngineError> {
-        check_speed(opts.speed)?;
+        self.check_options(opts)?;
         let mut warnings = Vec::new();
         let steps = self.document_steps(doc, lang, opts, &mut warnings)?;
         Synthesis::collect(self.stream_planned(steps, warnings, &whole(opts))?)

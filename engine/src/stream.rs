@@ -551,10 +551,7 @@ impl Engine {
     /// later (a voice named inside SSML, text that turns out to hold nothing speakable) end the stream with
     /// that error, and the audio already yielded stays valid.
     pub fn stream(&self, input: Input, opts: &SynthesisOptions) -> Result<SpeechStream<'_>, EngineError> {
-        crate::check_speed(opts.speed)?;
-        if !opts.voice.trim().is_empty() {
-            self.voices.resolve(&opts.voice)?;
-        }
+        self.check_options(opts)?;
         let pipeline = match input {
             Input::Text { text, lang } => {
                 if text.trim().is_empty() {
@@ -597,7 +594,7 @@ impl Engine {
         Ok(SpeechStream { pipeline })
     }
 
-    /// An SSML stream with the parser's options in full.
+    /// An SSML stream with the parser's options in full; the caller has checked the options.
     pub(crate) fn ssml_stream(
         &self,
         markup: &str,
@@ -616,17 +613,22 @@ impl Engine {
         self.stream_planned(steps, warnings, opts)
     }
 
-    /// A stream of steps built by the caller (a parsed document).
+    /// The options every stream checks before any work: the speed, and the caller's voice (name or blend).
+    pub(crate) fn check_options(&self, opts: &SynthesisOptions) -> Result<(), EngineError> {
+        crate::check_speed(opts.speed)?;
+        if !opts.voice.trim().is_empty() {
+            self.voices.resolve(&opts.voice)?;
+        }
+        Ok(())
+    }
+
+    /// A stream of steps built by the caller (a parsed document); the caller has checked the options.
     pub(crate) fn stream_planned(
         &self,
         steps: Vec<Step>,
         warnings: Vec<String>,
         opts: &SynthesisOptions,
     ) -> Result<SpeechStream<'_>, EngineError> {
-        crate::check_speed(opts.speed)?;
-        if !opts.voice.trim().is_empty() {
-            self.voices.resolve(&opts.voice)?;
-        }
         Ok(SpeechStream { pipeline: self.planned(steps, warnings, opts)? })
     }
 
@@ -649,10 +651,7 @@ impl Engine {
 
     /// A session for text that arrives piece by piece (an LLM's tokens). `lang: None` detects languages.
     pub fn session(&self, lang: Option<Language>, opts: &SynthesisOptions) -> Result<TextSession<'_>, EngineError> {
-        crate::check_speed(opts.speed)?;
-        if !opts.voice.trim().is_empty() {
-            self.voices.resolve(&opts.voice)?;
-        }
+        self.check_options(opts)?;
         Ok(TextSession {
             pipeline: Pipeline::new(self, opts, text_source(String::new(), lang, opts, false)),
             pending_error: None,
