@@ -1,5 +1,7 @@
 //! `warble`: speak phonemes (and text) with Kokoro-82M, list voices.
 
+mod download;
+
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -164,6 +166,9 @@ enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Download Kokoro-82M v1.0 and its voices (into the per-user folder Warble searches, or --to DIR)
+    #[command(long_about = download::ABOUT)]
+    Download(download::DownloadArgs),
     /// List the available voices
     Voices {
         #[command(flatten)]
@@ -185,6 +190,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Voices { model } => list_voices(&model),
+        Command::Download(args) => download::run(args),
         Command::Serve {
             host,
             port,
