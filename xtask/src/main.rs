@@ -6,7 +6,11 @@
 //! `--stream [--long-seconds S]`: streaming latency, lead over playback and throughput instead (`stream.rs`).
 //! `--out DIR` writes each case's audio (`<case>.f32`, raw little-endian f32 at 24 kHz) and durations
 //! (`<case>.json`), so two backends' outputs can be compared sample by sample.
+//!
+//! `cargo xtask loadtest [--clients N] [--seconds S] [--first-byte-runs N] [--port P]`: the speech server under
+//! load, in-process on 127.0.0.1 (`loadtest.rs`).
 
+mod loadtest;
 mod stream;
 
 use std::path::{Path, PathBuf};
@@ -19,9 +23,11 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
+        Some("loadtest") => loadtest::run(&args[1..]),
         _ => bail!(
             "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]\n       \
-             cargo xtask bench --stream [--runs N] [--long-seconds S]"
+             cargo xtask bench --stream [--runs N] [--long-seconds S]\n       {}",
+            loadtest::USAGE
         ),
     }
 }
