@@ -37,6 +37,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Whether [`KokoroModel::decode_whole`] ran: windows then take the decoder's output from it.
+    pub fn decoded_whole(&self) -> bool {
+        self.features.is_some()
+    }
+
     /// Length in frames (`Σ durations`); the audio is `600 ·` this many samples.
     pub fn frames(&self) -> usize {
         self.frames
@@ -151,37 +156,49 @@ impl KokoroModel {
         let (timbre, prosody) = self.style_halves(style);
         let mut times = StageTimes::default();
 
-        let t = Instant::now();
         let id_tensor = ids_tensor(&ids, &self.device);
-        let (bert, d_en) = self.acoustic.bert_features(id_tensor.clone());
-        let _ = d_en.clone().narrow(1, 0, 1).into_data();
-        times.albert = t.elapsed();
-        drop(bert);
+        // The text encoder needs only the ids: it runs on a thread beside ALBERT and the predictor (whose
+        // LSTMs leave a core idle) and is joined where its output is aligned to frames. Its recorded time is
+        // the wait at that join: what it adds to the call.
+        let (durations, f0_curve, f0, n, asr) = std::thread::scope(|scope| {
+            let text_encoder = scope.spawn(|| {
+                let enc = self.acoustic.text_encoder.forward(id_tensor.clone());
+                let _ = enc.clone().narrow(2, 0, 1).into_data();
+                enc
+            });
+            let t = Instant::now();
+            let (bert, d_en) = self.acoustic.bert_features(id_tensor.clone());
+            let _ = d_en.clone().narrow(1, 0, 1).into_data();
+            times.albert = t.elapsed();
+            drop(bert);
 
-        let t = Instant::now();
-        let (d, _logits, expected) = self.acoustic.durations(d_en, prosody.clone(), speed);
-        let durations = match controls {
-            Some(c) => c.durations(&expected),
-            None => round_durations(&expected),
-        };
-        let owners = frame_owners(&durations);
-        let frames = owners.len();
-        let index = Tensor::<1, Int>::from_data(TensorData::new(owners, [frames]), &self.device);
-        let (mut f0, n) = self.acoustic.predictor.f0_n(d.select(1, index.clone()), prosody);
-        let mut f0_curve: Vec<f32> = f0.clone().into_data().try_into_vec().expect("f32 F0");
-        if let Some(c) = controls {
-            let before = f0_curve.clone();
-            c.transform_f0(&mut f0_curve, &durations);
-            if f0_curve != before {
-                f0 = Tensor::<2>::from_data(TensorData::new(f0_curve.clone(), [1, f0_curve.len()]), &self.device);
+            let t = Instant::now();
+            let (d, _logits, expected) = self.acoustic.durations(d_en, prosody.clone(), speed);
+            let durations = match controls {
+                Some(c) => c.durations(&expected),
+                None => round_durations(&expected),
+            };
+            let owners = frame_owners(&durations);
+            let frames = owners.len();
+            let index = Tensor::<1, Int>::from_data(TensorData::new(owners, [frames]), &self.device);
+            let (mut f0, n) = self.acoustic.predictor.f0_n(d.select(1, index.clone()), prosody);
+            let mut f0_curve: Vec<f32> = f0.clone().into_data().try_into_vec().expect("f32 F0");
+            if let Some(c) = controls {
+                let before = f0_curve.clone();
+                c.transform_f0(&mut f0_curve, &durations);
+                if f0_curve != before {
+                    f0 = Tensor::<2>::from_data(TensorData::new(f0_curve.clone(), [1, f0_curve.len()]), &self.device);
+                }
             }
-        }
-        times.predictor = t.elapsed();
+            times.predictor = t.elapsed();
 
-        let t = Instant::now();
-        let asr = self.acoustic.text_encoder.forward(id_tensor).select(2, index);
-        let _ = asr.clone().narrow(2, 0, 1).into_data();
-        times.text_encoder = t.elapsed();
+            let t = Instant::now();
+            let enc = text_encoder.join().expect("the text encoder thread does not panic");
+            let asr = enc.select(2, index);
+            times.text_encoder = t.elapsed();
+            (durations, f0_curve, f0, n, asr)
+        });
+        let frames = durations.iter().sum();
 
         let t = Instant::now();
         let har = self.decoder.generator.harmonic_source(&f0_curve, noise);

@@ -12,7 +12,7 @@ use warble_g2p::{Language, Token};
 use warble_ssml::Controls;
 
 use crate::prosody::{ChunkControls, ControlSet};
-use crate::text::{TextChunk, chunk_tagged, chunk_tagged_first, is_pause_symbol};
+use crate::text::{TextChunk, chunk_tagged, chunk_tagged_ramp, is_pause_symbol};
 use crate::vocab::MAX_PHONEMES;
 
 /// Phonemized text with everything needed to speak it.
@@ -91,9 +91,10 @@ pub(crate) struct Planner {
     per_language_voices: bool,
     /// The voice chosen for the stream, fixed by the first batch that speaks.
     chosen: Option<String>,
-    /// The next call starts an utterance: keep it short (at most this many symbols) when set.
-    first_limit: Option<usize>,
+    /// The symbol limit of an utterance's first call, for low latency (`None`: every call up to 510).
     short_first: Option<usize>,
+    /// While an utterance's calls are still ramping up from `short_first`: how many it has had.
+    ramp_calls: Option<usize>,
     warned: HashSet<Language>,
     pub warnings: Vec<String>,
     pub spoken: bool,
@@ -106,8 +107,8 @@ impl Planner {
             voice: voice.trim().to_string(),
             per_language_voices,
             chosen: None,
-            first_limit: short_first,
             short_first,
+            ramp_calls: short_first.map(|_| 0),
             warned: HashSet::new(),
             warnings: Vec::new(),
             spoken: false,
@@ -116,7 +117,17 @@ impl Planner {
 
     /// The next call starts a new utterance (after a flush or an idle stream): keep it short again.
     pub fn restart(&mut self) {
-        self.first_limit = self.short_first;
+        self.ramp_calls = self.short_first.map(|_| 0);
+    }
+
+    /// The symbol limit of the utterance's call number `n` (from 0): `short_first`, then three times more for
+    /// each call (40, 120, 360, 510), so that each call's whole-call work (ALBERT, the predictor, the
+    /// decoder) stays within the audio already made ahead of playback.
+    fn limit_of(&self, n: usize) -> usize {
+        match self.short_first {
+            Some(first) => first.saturating_mul(3usize.saturating_pow(n.min(16) as u32)).min(MAX_PHONEMES),
+            None => MAX_PHONEMES,
+        }
     }
 
     /// Turns a batch of steps into jobs.
@@ -188,14 +199,22 @@ impl Planner {
     fn plan_run(&mut self, run: Run, group_symbols: &HashMap<u32, usize>, jobs: &mut Vec<Job>) {
         let tagged = || run.pieces.iter().enumerate().flat_map(|(i, p)| p.tokens.iter().map(move |t| (t, i)));
         let whole = chunk_tagged(tagged(), MAX_PHONEMES);
-        let (chunks, first_style) = match self.first_limit.take() {
-            Some(limit) if whole.first().is_some_and(|c| c.phonemes.chars().count() > limit) => {
-                // The cut piece keeps the voice row of the chunk it was cut from: it should sound like the start
-                // of that sentence, not like a short utterance of its own.
-                let len = whole[0].phonemes.chars().count();
-                (chunk_tagged_first(tagged(), MAX_PHONEMES, limit), Some(len))
-            }
-            _ => (whole, None),
+        let done = self.ramp_calls.unwrap_or(usize::MAX);
+        let limit_of = |i: usize| if done == usize::MAX { MAX_PHONEMES } else { self.limit_of(done + i) };
+        let (chunks, first_style) = if limit_of(0) < MAX_PHONEMES {
+            let chunks = chunk_tagged_ramp(tagged(), MAX_PHONEMES, limit_of);
+            // A cut first piece keeps the voice row of the chunk it was cut from: it should sound like the
+            // start of that sentence, not like a short utterance of its own.
+            let len = whole.first().map_or(0, |c| c.phonemes.chars().count());
+            let cut = chunks.first().is_some_and(|c| c.phonemes.chars().count() < len);
+            (chunks, cut.then_some(len))
+        } else {
+            (whole, None)
+        };
+        let ramped: Vec<bool> = (0..chunks.len()).map(|i| limit_of(i) < MAX_PHONEMES).collect();
+        self.ramp_calls = match self.ramp_calls {
+            Some(n) if limit_of(chunks.len()) < MAX_PHONEMES => Some(n + chunks.len()),
+            _ => None,
         };
         // Symbols of each piece over the run, and how many earlier calls already spoke.
         let mut piece_total = vec![0usize; run.pieces.len()];
@@ -231,7 +250,7 @@ impl Planner {
                 Some(l) if i == 0 => l.max(len),
                 _ => len,
             };
-            let cut_mid_phrase = first_style.is_some() && i == 0 && i + 1 < n_chunks && !is_pause_symbol(last);
+            let cut_mid_phrase = ramped[i] && i + 1 < n_chunks && !is_pause_symbol(last);
             let mut chunk = chunk;
             if cut_mid_phrase {
                 // The model ends every call like an utterance (a final fall, a lengthened last word). A comma

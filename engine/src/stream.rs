@@ -11,9 +11,15 @@
 //! LSTMs), but the decoder and generator — ~85 % of the time — are convolutional. A window of frames
 //! `a..b` is decoded from frames `a − halo .. b + halo` and only its middle is kept; consecutive windows
 //! overlap by a short cross-fade. The harmonic source is made for the whole call first (its phase is a running
-//! sum) and sliced, so its phase is exact in every window. The one approximation is the instance
-//! normalisation inside every AdaIN block: its statistics span the frames the window sees instead of the
-//! whole call. The README gives the measured effect.
+//! sum) and sliced, so its phase is exact in every window. After an utterance's first call, the decoder runs
+//! once over each whole call and only the generator is windowed (narrower halo, no decoder cost per window).
+//! The one approximation is the instance normalisation inside the AdaIN blocks: its statistics span the
+//! frames the window sees instead of the whole call. The README gives the measured effect.
+//!
+//! ## Keeping ahead of playback
+//! The first window is small (first audio soonest) and windows grow by half each time, so each is made while
+//! the audio before it plays. Calls grow too ([`crate::plan`]: 40, 120, 360, then 510 symbols), so that a
+//! call's whole-call work (ALBERT, the predictor, the source, the decoder) fits in the audio already ahead.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -76,14 +82,19 @@ pub struct WindowPolicy {
     /// Windows grow by half from the first up to this (a dropped stream stops within one window); the first
     /// window of a later call of the same utterance is four times the first.
     pub max_frames: usize,
-    /// Context decoded on each side of a window and thrown away.
+    /// Context decoded on each side of a window and thrown away, when the window runs the decoder too.
     pub halo_frames: usize,
+    /// The same when only the generator is windowed (the decoder ran over the whole call): its receptive
+    /// field is narrower.
+    pub generator_halo_frames: usize,
     /// Cross-fade at each seam, in samples (taken from the halo).
     pub fade_samples: usize,
     /// The first call of an utterance holds at most this many phoneme symbols.
     pub first_call_symbols: usize,
-    /// Decode the AdaIN stack before the generator over the whole call (exact statistics; costs its time up
-    /// front) and window only the generator.
+    /// Run the decoder (the AdaIN stack before the generator) once over each call but an utterance's first
+    /// and window only the generator: exact decoder statistics, no decoder cost per window, a narrower halo.
+    /// The first call decodes each window's frames alone: a whole-call decoder run there would delay the
+    /// first audio, or (run before the second window) make playback wait for it.
     pub whole_decoder: bool,
 }
 
@@ -93,9 +104,10 @@ impl Default for WindowPolicy {
             first_frames: 10,
             max_frames: 240,
             halo_frames: 6,
+            generator_halo_frames: 4,
             fade_samples: 240,
             first_call_symbols: 40,
-            whole_decoder: false,
+            whole_decoder: true,
         }
     }
 }
@@ -373,6 +385,7 @@ impl<'e> Pipeline<'e> {
             self.engine.model.prepare(&ids, &style, self.opts.speed, self.opts.noise, call.controls.as_ref());
         if let Latency::Low(w) = self.opts.latency
             && w.whole_decoder
+            && !self.cold
         {
             self.engine.model.decode_whole(&mut prepared);
         }
@@ -406,14 +419,15 @@ impl<'e> Pipeline<'e> {
         let (samples, times) = match self.opts.latency {
             Latency::Whole => model.render_frames(&r.prepared, 0, frames),
             Latency::Low(w) => {
+                let halo = if r.prepared.decoded_whole() { w.generator_halo_frames } else { w.halo_frames };
                 let a = r.next_frame;
                 let mut b = a.saturating_add(r.window).min(frames);
                 // No window shorter than the halo at the end: it would cost a halo for little audio.
                 if frames - b < w.first_frames {
                     b = frames;
                 }
-                let lo = a.saturating_sub(w.halo_frames);
-                let hi = (b + w.halo_frames).min(frames);
+                let lo = a.saturating_sub(halo);
+                let hi = (b + halo).min(frames);
                 let (audio, times) = model.render_frames(&r.prepared, lo, hi);
                 let from = (a - lo) * SAMPLES_PER_FRAME;
                 let to = (b - lo) * SAMPLES_PER_FRAME;

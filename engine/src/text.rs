@@ -97,19 +97,19 @@ pub fn chunk_tokens(tokens: &[Token], limit: usize) -> Vec<TextChunk> {
 
 /// As [`chunk_tokens`], with a caller's tag on each token (kept per character in [`TextChunk::tags`]).
 pub fn chunk_tagged<'a>(tokens: impl IntoIterator<Item = (&'a Token, usize)>, limit: usize) -> Vec<TextChunk> {
-    chunk_tagged_first(tokens, limit, limit)
+    chunk_tagged_ramp(tokens, limit, |_| limit)
 }
 
-/// As [`chunk_tagged`], with a smaller limit for the first chunk (a stream's first chunk is kept short so
-/// audio starts sooner). Without punctuation in reach, the first cut falls before a phrase-starting word
-/// where one is in the second half of the chunk.
-pub fn chunk_tagged_first<'a>(
+/// As [`chunk_tagged`], with smaller limits for the first chunks: chunk `i` holds at most `ramp(i)` symbols
+/// (clamped to `8..=limit`). A stream's first chunks are kept short so audio starts sooner and each call's
+/// whole-chunk work fits in the audio already made. Without punctuation in reach, a chunk shorter than
+/// `limit` is cut before a phrase-starting word where one is in its second half.
+pub fn chunk_tagged_ramp<'a>(
     tokens: impl IntoIterator<Item = (&'a Token, usize)>,
     limit: usize,
-    first_limit: usize,
+    ramp: impl Fn(usize) -> usize,
 ) -> Vec<TextChunk> {
     let limit = limit.clamp(8, MAX_PHONEMES);
-    let first_limit = first_limit.clamp(8, limit);
     let mut units: Vec<Unit> = Vec::new();
     for (t, tag) in tokens {
         let phonemes: String = t.phonemes.trim().to_string();
@@ -151,12 +151,12 @@ pub fn chunk_tagged_first<'a>(
     let mut current: Vec<Unit> = Vec::new();
     for u in units {
         loop {
-            let lim = if chunks.is_empty() { first_limit } else { limit };
+            let lim = ramp(chunks.len()).clamp(8, limit);
             if current.is_empty() || joined_len(&current) + 1 + u.len <= lim {
                 break;
             }
             let mut cut = best_cut(&current);
-            if chunks.is_empty() && lim < limit && cut == current.len() {
+            if lim < limit && cut == current.len() {
                 cut = phrase_cut(&current);
             }
             let rest = current.split_off(cut);
@@ -278,6 +278,31 @@ mod tests {
                 assert_eq!(ch.phonemes.chars().skip(w.start).take(w.end - w.start).collect::<String>(), "lˈɑ");
             }
         }
+    }
+
+    #[test]
+    fn ramped_chunks_grow_within_their_limits_and_keep_every_word() {
+        let mut t = Vec::new();
+        for i in 0..200 {
+            t.push(tok("word", "wˈɜɹd", false, " "));
+            if i % 7 == 6 {
+                t.push(tok(",", ",", true, " "));
+            }
+            if i % 15 == 14 {
+                t.push(tok(".", ".", true, " "));
+            }
+        }
+        let ramp = |i: usize| (40usize * 3usize.pow(i as u32)).min(510);
+        let c = chunk_tagged_ramp(t.iter().map(|t| (t, 0)), 510, ramp);
+        let lens: Vec<usize> = c.iter().map(|ch| ch.phonemes.chars().count()).collect();
+        for (i, &len) in lens.iter().enumerate() {
+            assert!(len <= ramp(i), "chunk {i}: {len} symbols over {}: {lens:?}", ramp(i));
+        }
+        // Chunks are cut at the last full stop within their limit (else a comma), so they grow with it.
+        assert!(lens[0] > 20 && lens[1] > lens[0] && lens[2] > 250, "{lens:?}");
+        assert_eq!(c.iter().map(|ch| ch.words.len()).sum::<usize>(), 200);
+        // Without a ramp, the same text gives full-size chunks.
+        assert!(chunk_tokens(&t, 510)[0].phonemes.chars().count() > 400);
     }
 
     #[test]

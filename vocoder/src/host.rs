@@ -19,6 +19,8 @@ pub const PAD: usize = 32;
 const TILE_T: usize = 96;
 /// Output channels one call of the direct kernel computes.
 const GROUP: usize = 4;
+/// Parallel jobs a direct convolution is cut into at least (time tiles × channel-group splits).
+const MIN_JOBS: usize = 16;
 
 /// A `[C, T]` signal stored with [`PAD`] zero columns before each row and at least `PAD` after it (rows padded
 /// to a whole number of [`TILE_T`] columns), so that a convolution reads its "same" padding and its last
@@ -266,13 +268,20 @@ impl HostConv {
         let group_len = self.c_in * self.kernel * GROUP;
         let out = SendPtr(y.as_mut_ptr());
         // Time tiles across the cores; within a tile every channel group reuses the same input columns, which
-        // stay in L2.
-        (0..t.div_ceil(TILE_T)).into_par_iter().with_min_len(4).for_each(|tile| {
+        // stay in L2. A short input (a streaming window: 16 frames are 4 tiles at the first stage's rate) has
+        // too few tiles to keep every core busy, so its channel groups are split as well.
+        let tiles = t.div_ceil(TILE_T);
+        let splits = MIN_JOBS.div_ceil(tiles).clamp(1, groups);
+        let per_split = groups.div_ceil(splits);
+        // Fewer, longer jobs on long inputs (less scheduling); single ones on short inputs (balance).
+        let min_len = (tiles * splits / 32).clamp(1, 4);
+        (0..tiles * splits).into_par_iter().with_min_len(min_len).for_each(|job| {
+            let (tile, split) = (job / splits, job % splits);
             let t0 = tile * TILE_T;
             let n = TILE_T.min(t - t0);
             let dst = out;
             let mut edge = [0.0f32; GROUP * TILE_T];
-            for g in 0..groups {
+            for g in split * per_split..((split + 1) * per_split).min(groups) {
                 let o = g * GROUP;
                 let bias: [f32; GROUP] = std::array::from_fn(|j| self.bias[o + j]);
                 // SAFETY: AVX-512F was detected when `direct` was set. Input reads stay inside the padded rows:

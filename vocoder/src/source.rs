@@ -7,6 +7,8 @@
 //! controlling every rounding (see `shared/docs/onnx-int8-notes.md` §5). It is a hot path that a SIMD or GPU
 //! kernel can replace later; its input (F0, 80 values a second) and output are small next to the convolutions.
 
+use rayon::prelude::*;
+
 /// Constants of Kokoro's `SineGen` (sample rate 24 kHz, 8 overtones, amplitude 0.1, voiced above 10 Hz).
 #[derive(Debug, Clone)]
 pub struct SineGenConfig {
@@ -73,28 +75,39 @@ pub fn harmonic_source(f0: &[f32], w: &[f32], b: f32, cfg: &SineGenConfig, noise
             phase[k * frames + j] = ((acc * 2.0) * std::f32::consts::PI) * up_f;
         }
     }
-    let mut rng = noise_rng(noise);
+    // Samples are independent given the phases (and the noise, drawn by index), so they are made in parallel
+    // blocks; the output is the same as one sequential pass.
+    let seed = match noise {
+        SourceNoise::Off => None,
+        SourceNoise::Seeded(seed) => Some(seed),
+    };
     let mut out = vec![0f32; len];
-    let mut sines = vec![0f32; nh];
-    for (t, o) in out.iter_mut().enumerate() {
-        let voiced = f0[t / up] > cfg.voiced_threshold;
-        for (k, s) in sines.iter_mut().enumerate() {
-            let p = ort_linear_resize_at(t, frames, up_f, k, nh, |x| phase[k * frames + x]);
-            let mut v = (p.sin() * cfg.sine_amp) * if voiced { 1.0 } else { 0.0 };
-            if let Some(r) = rng.as_mut() {
-                let std = if voiced { cfg.noise_std } else { cfg.sine_amp / 3.0 };
-                v += std * r.normal();
+    out.par_chunks_mut(BLOCK).enumerate().for_each(|(block, dst)| {
+        let mut sines = vec![0f32; nh];
+        for (i, o) in dst.iter_mut().enumerate() {
+            let t = block * BLOCK + i;
+            let voiced = f0[t / up] > cfg.voiced_threshold;
+            for (k, s) in sines.iter_mut().enumerate() {
+                let p = ort_linear_resize_at(t, frames, up_f, k, nh, |x| phase[k * frames + x]);
+                let mut v = (p.sin() * cfg.sine_amp) * if voiced { 1.0 } else { 0.0 };
+                if let Some(seed) = seed {
+                    let std = if voiced { cfg.noise_std } else { cfg.sine_amp / 3.0 };
+                    v += std * normal_at(seed, (t * nh + k) as u64);
+                }
+                *s = v;
             }
-            *s = v;
+            let mut mix = 0f32;
+            for k in 0..nh {
+                mix += sines[k] * w[k];
+            }
+            *o = (mix + b).tanh();
         }
-        let mut mix = 0f32;
-        for k in 0..nh {
-            mix += sines[k] * w[k];
-        }
-        *o = (mix + b).tanh();
-    }
+    });
     out
 }
+
+/// Samples per parallel block of the source.
+const BLOCK: usize = 4096;
 
 /// One output sample of onnxruntime's linear half-pixel `Resize` along time for channel `c` of `channels`
 /// (the rank-3 input runs as trilinear with depth 1; the channel axis contributes weight 0.5·… terms that this
@@ -118,46 +131,24 @@ fn ort_linear_resize_at(
     if c + 1 < channels { ((a + b) + a) + b } else { ((((((a + b) + a) + b) + a) + b) + a) + b }
 }
 
-fn noise_rng(noise: SourceNoise) -> Option<NormalRng> {
-    match noise {
-        SourceNoise::Off => None,
-        SourceNoise::Seeded(seed) => Some(NormalRng::new(seed)),
-    }
-}
-
-/// A small, fast, seedable standard-normal generator (SplitMix64 + Box–Muller). The noise only needs to be
-/// Gaussian and reproducible, not cryptographic or bit-compatible with PyTorch's generator.
-struct NormalRng {
-    state: u64,
-    spare: Option<f32>,
-}
-
-impl NormalRng {
-    fn new(seed: u64) -> Self {
-        Self { state: seed ^ 0x9E37_79B9_7F4A_7C15, spare: None }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
+/// The `index`-th draw of a seeded standard-normal sequence: SplitMix64 (whose `n`-th output is a function of
+/// `seed + n·γ`, so any draw is computed directly, which lets the source run in parallel blocks) and
+/// Box–Muller on consecutive pairs of outputs. The noise only needs to be Gaussian and reproducible, not
+/// cryptographic or bit-compatible with PyTorch's generator.
+fn normal_at(seed: u64, index: u64) -> f32 {
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+    let start = seed ^ GAMMA;
+    let mix = |n: u64| {
+        let mut z = start.wrapping_add(n.wrapping_add(1).wrapping_mul(GAMMA));
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f32 {
-        if let Some(s) = self.spare.take() {
-            return s;
-        }
-        let r = (-2.0 * self.uniform().ln()).sqrt();
-        let theta = 2.0 * std::f64::consts::PI * self.uniform();
-        self.spare = Some((r * theta.sin()) as f32);
-        (r * theta.cos()) as f32
-    }
+    };
+    let uniform = |n: u64| ((mix(n) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let pair = index / 2;
+    let r = (-2.0 * uniform(2 * pair).ln()).sqrt();
+    let theta = 2.0 * std::f64::consts::PI * uniform(2 * pair + 1);
+    (if index.is_multiple_of(2) { r * theta.cos() } else { r * theta.sin() }) as f32
 }
 
 #[cfg(test)]
@@ -183,6 +174,20 @@ mod tests {
         let mid = &out[1200..10800];
         let rising = mid.windows(2).filter(|p| p[0] < 0.0 && p[1] >= 0.0).count();
         assert!((79..=81).contains(&rising), "{rising} cycles");
+    }
+
+    #[test]
+    fn indexed_noise_is_standard_normal() {
+        let n = 200_000u64;
+        let draws: Vec<f64> = (0..n).map(|i| f64::from(normal_at(3, i))).collect();
+        let mean = draws.iter().sum::<f64>() / n as f64;
+        let var = draws.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        let within_1sd = draws.iter().filter(|v| v.abs() < 1.0).count() as f64 / n as f64;
+        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.02, "mean {mean}, variance {var}");
+        assert!((within_1sd - 0.6827).abs() < 0.005, "{within_1sd} within one standard deviation");
+        // Neighbouring draws (the two halves of a Box–Muller pair, and across pairs) are uncorrelated.
+        let lag1 = draws.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / (n - 1) as f64;
+        assert!(lag1.abs() < 0.01, "lag-1 correlation {lag1}");
     }
 
     #[test]
