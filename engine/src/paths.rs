@@ -10,10 +10,10 @@ use crate::EngineError;
 
 pub const MODEL_DIR_ENV: &str = "WARBLE_MODEL_DIR";
 
-const HOW_TO_GET: &str = "Get the weights on a machine with internet access, either from Hugging Face `hexgrad/Kokoro-82M` \
-(kokoro-v1_0.pth, config.json and the voices/ folder) or from kokoro-onnx's release files (kokoro-v1.0.onnx or \
-kokoro-v1.0.int8.onnx and voices-v1.0.bin), put them in one folder, and point Warble at it with --model/--voices or \
-WARBLE_MODEL_DIR.";
+const HOW_TO_GET: &str = "`warble download` fetches Kokoro-82M v1.0 and its voices into the per-user folder (a mirror \
+with --mirror). Or get them yourself, either from Hugging Face `hexgrad/Kokoro-82M` (kokoro-v1_0.pth, config.json and \
+the voices/ folder) or from kokoro-onnx's release files (kokoro-v1.0.onnx or kokoro-v1.0.int8.onnx and \
+voices-v1.0.bin), put them in one folder, and point Warble at it (the model and voices paths, or WARBLE_MODEL_DIR).";
 
 fn home() -> Option<PathBuf> {
     std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
@@ -48,7 +48,7 @@ pub fn resolve_model(given: Option<&Path>) -> Result<PathBuf, EngineError> {
     if let Some(p) = given {
         if !p.exists() {
             return Err(EngineError::NotFound(format!(
-                "--model {}: no such file or folder. {HOW_TO_GET}",
+                "model path {}: no such file or folder. {HOW_TO_GET}",
                 p.display()
             )));
         }
@@ -79,7 +79,7 @@ pub fn resolve_voices(given: Option<&Path>, model_file: &Path) -> Result<PathBuf
     if let Some(p) = given {
         if !p.exists() {
             return Err(EngineError::NotFound(format!(
-                "--voices {}: no such file or folder. {HOW_TO_GET}",
+                "voices path {}: no such file or folder. {HOW_TO_GET}",
                 p.display()
             )));
         }
