@@ -70,9 +70,11 @@ fn strength(t: &Token) -> u8 {
 }
 
 /// Words the first chunk of a stream is best cut before when no punctuation is in reach: a phrase boundary.
+/// Articles are not among them: a cut between a preposition or verb and its noun phrase ("because of | a
+/// storm") leaves a pause listeners hear as a comma (Whisper heard "because of Storm").
 const PHRASE_STARTS: &[&str] = &[
     "and", "but", "or", "so", "because", "that", "which", "who", "when", "while", "where", "if", "then", "to", "for",
-    "with", "from", "in", "on", "at", "of", "about", "after", "before", "until", "the", "a", "an",
+    "with", "from", "in", "on", "at", "of", "about", "after", "before", "until",
 ];
 
 /// A phoneme string (Kokoro's symbols) as tokens for the chunker: one token per space-separated word, marks
