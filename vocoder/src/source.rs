@@ -84,15 +84,26 @@ pub fn harmonic_source(f0: &[f32], w: &[f32], b: f32, cfg: &SineGenConfig, noise
     let mut out = vec![0f32; len];
     out.par_chunks_mut(BLOCK).enumerate().for_each(|(block, dst)| {
         let mut sines = vec![0f32; nh];
+        // The block's draws, `nh` per sample: draw `block·BLOCK·nh + i` of the sequence (BLOCK is even, so the
+        // block starts on a Box–Muller pair and each pair is made once).
+        let mut normals = Vec::new();
+        if let Some(seed) = seed {
+            let first_pair = (block * BLOCK * nh / 2) as u64;
+            normals.reserve(dst.len() * nh + 1);
+            for p in 0..(dst.len() * nh).div_ceil(2) as u64 {
+                let (c, s) = normal_pair(seed, first_pair + p);
+                normals.extend([c, s]);
+            }
+        }
         for (i, o) in dst.iter_mut().enumerate() {
             let t = block * BLOCK + i;
             let voiced = f0[t / up] > cfg.voiced_threshold;
             for (k, s) in sines.iter_mut().enumerate() {
                 let p = ort_linear_resize_at(t, frames, up_f, k, nh, |x| phase[k * frames + x]);
                 let mut v = (p.sin() * cfg.sine_amp) * if voiced { 1.0 } else { 0.0 };
-                if let Some(seed) = seed {
+                if seed.is_some() {
                     let std = if voiced { cfg.noise_std } else { cfg.sine_amp / 3.0 };
-                    v += std * normal_at(seed, (t * nh + k) as u64);
+                    v += std * normals[i * nh + k];
                 }
                 *s = v;
             }
@@ -106,7 +117,7 @@ pub fn harmonic_source(f0: &[f32], w: &[f32], b: f32, cfg: &SineGenConfig, noise
     out
 }
 
-/// Samples per parallel block of the source.
+/// Samples per parallel block of the source (even: see the noise draws).
 const BLOCK: usize = 4096;
 
 /// One output sample of onnxruntime's linear half-pixel `Resize` along time for channel `c` of `channels`
@@ -131,11 +142,11 @@ fn ort_linear_resize_at(
     if c + 1 < channels { ((a + b) + a) + b } else { ((((((a + b) + a) + b) + a) + b) + a) + b }
 }
 
-/// The `index`-th draw of a seeded standard-normal sequence: SplitMix64 (whose `n`-th output is a function of
-/// `seed + n·γ`, so any draw is computed directly, which lets the source run in parallel blocks) and
-/// Box–Muller on consecutive pairs of outputs. The noise only needs to be Gaussian and reproducible, not
+/// Draws `2·pair` and `2·pair + 1` of a seeded standard-normal sequence: SplitMix64 (whose `n`-th output is a
+/// function of `seed + n·γ`, so any draw is computed directly, which lets the source run in parallel blocks)
+/// and Box–Muller on consecutive pairs of outputs. The noise only needs to be Gaussian and reproducible, not
 /// cryptographic or bit-compatible with PyTorch's generator.
-fn normal_at(seed: u64, index: u64) -> f32 {
+fn normal_pair(seed: u64, pair: u64) -> (f32, f32) {
     const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
     let start = seed ^ GAMMA;
     let mix = |n: u64| {
@@ -145,10 +156,9 @@ fn normal_at(seed: u64, index: u64) -> f32 {
         z ^ (z >> 31)
     };
     let uniform = |n: u64| ((mix(n) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-    let pair = index / 2;
     let r = (-2.0 * uniform(2 * pair).ln()).sqrt();
     let theta = 2.0 * std::f64::consts::PI * uniform(2 * pair + 1);
-    (if index.is_multiple_of(2) { r * theta.cos() } else { r * theta.sin() }) as f32
+    ((r * theta.cos()) as f32, (r * theta.sin()) as f32)
 }
 
 #[cfg(test)]
@@ -179,7 +189,12 @@ mod tests {
     #[test]
     fn indexed_noise_is_standard_normal() {
         let n = 200_000u64;
-        let draws: Vec<f64> = (0..n).map(|i| f64::from(normal_at(3, i))).collect();
+        let draws: Vec<f64> = (0..n / 2)
+            .flat_map(|p| {
+                let (c, s) = normal_pair(3, p);
+                [f64::from(c), f64::from(s)]
+            })
+            .collect();
         let mean = draws.iter().sum::<f64>() / n as f64;
         let var = draws.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
         let within_1sd = draws.iter().filter(|v| v.abs() < 1.0).count() as f64 / n as f64;
