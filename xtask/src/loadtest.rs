@@ -36,6 +36,7 @@ use warble_engine::{Engine, EngineOptions, Input, Latency, SAMPLE_RATE, Synthesi
 use warble_server::{AppState, Server, ServerConfig};
 
 use crate::stream::{PARAGRAPH, SENTENCE, long_text};
+use crate::{ms, percentile, status_kib};
 
 struct Args {
     clients: usize,
@@ -604,12 +605,6 @@ impl Clients {
 // ---------------------------------------------------------------------------------------------------------------
 // Memory
 
-fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// The machine's 1, 5 and 15 minute load averages (other processes included: the machine may be shared).
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -623,18 +618,6 @@ fn mib(kib: Option<u64>) -> String {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Statistics
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 fn p50_p95(mut v: Vec<Duration>) -> String {
     if v.is_empty() {

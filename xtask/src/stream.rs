@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use warble_engine::{Engine, Input, Latency, SAMPLE_RATE, Synthesis, SynthesisOptions};
 
+use crate::{ms, percentile};
+
 /// A one-sentence request (20 words).
 pub const SENTENCE: &str =
     "The quick brown fox jumped over the lazy dog while the farmer watched from the porch with a cup of tea.";
@@ -21,15 +23,6 @@ const POOL: &[&str] = &[
     "Visitors still walk along the water in the evening, when the lamps are lit and the bells ring for the hour.",
     "She asked whether the museum opened at nine, and the guard said it did, except on public holidays.",
 ];
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// A text of about `seconds` of speech (≈ 2.6 words per second).
 pub fn long_text(seconds: f64) -> String {
@@ -158,8 +151,8 @@ pub fn run(engine: &Engine, runs: usize, long_seconds: f64) -> Result<()> {
                         (min_lead, min_lead_at) = (lead, at);
                     }
                     // Lead at the start of the second call onwards (the first call's windows are the start-up).
-                    if c.calls.iter().any(|k| k.start_sample > 0) || after_first_call {
-                        after_first_call = true;
+                    after_first_call |= c.calls.iter().any(|k| k.start_sample > 0);
+                    if after_first_call {
                         min_lead_later = min_lead_later.min(lead);
                     }
                 }
