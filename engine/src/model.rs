@@ -160,7 +160,7 @@ impl KokoroModel {
         // The text encoder needs only the ids: it runs on a thread beside ALBERT and the predictor (whose
         // LSTMs leave a core idle) and is joined where its output is aligned to frames. Its recorded time is
         // the wait at that join: what it adds to the call.
-        let (durations, f0_curve, f0, n, asr) = std::thread::scope(|scope| {
+        let (durations, frames, f0_curve, f0, n, asr) = std::thread::scope(|scope| {
             let text_encoder = scope.spawn(|| {
                 let enc = self.acoustic.text_encoder.forward(id_tensor.clone());
                 let _ = enc.clone().narrow(2, 0, 1).into_data();
@@ -196,9 +196,8 @@ impl KokoroModel {
             let enc = text_encoder.join().expect("the text encoder thread does not panic");
             let asr = enc.select(2, index);
             times.text_encoder = t.elapsed();
-            (durations, f0_curve, f0, n, asr)
+            (durations, frames, f0_curve, f0, n, asr)
         });
-        let frames = durations.iter().sum();
 
         let t = Instant::now();
         let har = self.decoder.generator.harmonic_source(&f0_curve, noise);

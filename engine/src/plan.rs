@@ -120,16 +120,6 @@ impl Planner {
         self.ramp_calls = self.short_first.map(|_| 0);
     }
 
-    /// The symbol limit of the utterance's call number `n` (from 0): `short_first`, then three times more for
-    /// each call (40, 120, 360, 510), so that each call's whole-call work (ALBERT, the predictor, the
-    /// decoder) stays within the audio already made ahead of playback.
-    fn limit_of(&self, n: usize) -> usize {
-        match self.short_first {
-            Some(first) => first.saturating_mul(3usize.saturating_pow(n.min(16) as u32)).min(MAX_PHONEMES),
-            None => MAX_PHONEMES,
-        }
-    }
-
     /// Turns a batch of steps into jobs.
     pub fn plan(&mut self, mut steps: Vec<Step>) -> Vec<Job> {
         if !steps.iter().any(|s| matches!(s, Step::Speak(p) if speaks(&p.tokens))) {
@@ -199,8 +189,9 @@ impl Planner {
     fn plan_run(&mut self, run: Run, group_symbols: &HashMap<u32, usize>, jobs: &mut Vec<Job>) {
         let tagged = || run.pieces.iter().enumerate().flat_map(|(i, p)| p.tokens.iter().map(move |t| (t, i)));
         let whole = chunk_tagged(tagged(), MAX_PHONEMES);
-        let done = self.ramp_calls.unwrap_or(usize::MAX);
-        let limit_of = |i: usize| if done == usize::MAX { MAX_PHONEMES } else { self.limit_of(done + i) };
+        // The limit of this run's chunk `i`: still ramping, or the model's.
+        let ramp = self.short_first.zip(self.ramp_calls);
+        let limit_of = move |i: usize| ramp.map_or(MAX_PHONEMES, |(first, done)| ramp_limit(first, done + i));
         let (chunks, first_style) = if limit_of(0) < MAX_PHONEMES {
             let chunks = chunk_tagged_ramp(tagged(), MAX_PHONEMES, limit_of);
             // A cut first piece keeps the voice row of the chunk it was cut from: it should sound like the
@@ -211,11 +202,8 @@ impl Planner {
         } else {
             (whole, None)
         };
-        let ramped: Vec<bool> = (0..chunks.len()).map(|i| limit_of(i) < MAX_PHONEMES).collect();
-        self.ramp_calls = match self.ramp_calls {
-            Some(n) if limit_of(chunks.len()) < MAX_PHONEMES => Some(n + chunks.len()),
-            _ => None,
-        };
+        let n_chunks = chunks.len();
+        self.ramp_calls = self.ramp_calls.filter(|_| limit_of(n_chunks) < MAX_PHONEMES).map(|done| done + n_chunks);
         // Symbols of each piece over the run, and how many earlier calls already spoke.
         let mut piece_total = vec![0usize; run.pieces.len()];
         for c in &chunks {
@@ -225,7 +213,6 @@ impl Planner {
         }
         let mut piece_done = vec![0usize; run.pieces.len()];
         let mut marks = run.marks.into_iter().peekable();
-        let n_chunks = chunks.len();
         for (i, chunk) in chunks.into_iter().enumerate() {
             let controls = chunk_controls(&chunk, &run.pieces, &piece_total, &mut piece_done, group_symbols);
             let neutral = controls.sets.iter().all(|s| s.controls == Controls::default());
@@ -250,7 +237,7 @@ impl Planner {
                 Some(l) if i == 0 => l.max(len),
                 _ => len,
             };
-            let cut_mid_phrase = ramped[i] && i + 1 < n_chunks && !is_pause_symbol(last);
+            let cut_mid_phrase = limit_of(i) < MAX_PHONEMES && i + 1 < n_chunks && !is_pause_symbol(last);
             let mut chunk = chunk;
             if cut_mid_phrase {
                 // The model ends every call like an utterance (a final fall, a lengthened last word). A comma
@@ -269,6 +256,13 @@ impl Planner {
             })));
         }
     }
+}
+
+/// The symbol limit of an utterance's call number `n` (from 0): `first`, then three times more for each call
+/// (40, 120, 360, 510), so that each call's whole-call work (ALBERT, the predictor, the decoder) stays within
+/// the audio already made ahead of playback.
+fn ramp_limit(first: usize, n: usize) -> usize {
+    first.saturating_mul(3usize.saturating_pow(n.min(16) as u32)).min(MAX_PHONEMES)
 }
 
 /// The controls of one chunk from the pieces its symbols came from.

@@ -246,18 +246,24 @@ mod tests {
         assert_eq!(c[0].words[1], WordSpan { text: "world".into(), start: 7, end: 13 });
     }
 
-    #[test]
-    fn long_text_is_cut_after_sentences_first() {
+    /// `n` words with a comma after every `comma_every`-th and a full stop after every `stop_every`-th.
+    fn punctuated_words(n: usize, comma_every: usize, stop_every: usize) -> Vec<Token> {
         let mut t = Vec::new();
-        for i in 0..40 {
+        for i in 1..=n {
             t.push(tok("word", "wˈɜɹd", false, " "));
-            if i % 5 == 4 {
+            if i % comma_every == 0 {
                 t.push(tok(",", ",", true, " "));
             }
-            if i % 10 == 9 {
+            if i % stop_every == 0 {
                 t.push(tok(".", ".", true, " "));
             }
         }
+        t
+    }
+
+    #[test]
+    fn long_text_is_cut_after_sentences_first() {
+        let t = punctuated_words(40, 5, 10);
         let c = chunk_tokens(&t, 100);
         assert!(c.len() > 1);
         for ch in &c {
@@ -284,16 +290,7 @@ mod tests {
 
     #[test]
     fn ramped_chunks_grow_within_their_limits_and_keep_every_word() {
-        let mut t = Vec::new();
-        for i in 0..200 {
-            t.push(tok("word", "wˈɜɹd", false, " "));
-            if i % 7 == 6 {
-                t.push(tok(",", ",", true, " "));
-            }
-            if i % 15 == 14 {
-                t.push(tok(".", ".", true, " "));
-            }
-        }
+        let t = punctuated_words(200, 7, 15);
         let ramp = |i: usize| (40usize * 3usize.pow(i as u32)).min(510);
         let c = chunk_tagged_ramp(t.iter().map(|t| (t, 0)), 510, ramp);
         let lens: Vec<usize> = c.iter().map(|ch| ch.phonemes.chars().count()).collect();
