@@ -309,6 +309,11 @@ fn unreachable_hosts_missing_files_and_bad_folders_are_clear_errors() {
     assert!(!o.status.success());
     assert!(text(&o).contains("cannot reach 127.0.0.1:1") && text(&o).contains("--mirror"), "{}", text(&o));
     assert!(leftovers(&to).is_empty());
+    // A host name that does not resolve (`.invalid` never does): what a machine without a network sees.
+    let o = warble(&["download", "--to", to.to_str().unwrap(), "--mirror", "http://warble-test.invalid"], &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("cannot reach warble-test.invalid") && text(&o).contains("--mirror"), "{}", text(&o));
+    assert!(leftovers(&to).is_empty());
 
     let server = Server::start();
     let o = download(&server, &to, &["--source", "hf"]);

@@ -267,16 +267,20 @@ fn request_error(e: ureq::Error, url: &str) -> anyhow::Error {
     let host = url.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or(url);
     let unreachable = match &e {
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_) => true,
-        ureq::Error::Io(io) => matches!(
-            io.kind(),
-            ErrorKind::ConnectionRefused
-                | ErrorKind::ConnectionReset
-                | ErrorKind::ConnectionAborted
-                | ErrorKind::TimedOut
-                | ErrorKind::HostUnreachable
-                | ErrorKind::NetworkUnreachable
-                | ErrorKind::AddrNotAvailable
-        ),
+        ureq::Error::Io(io) => {
+            matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::TimedOut
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::AddrNotAvailable
+            )
+            // A name that does not resolve (no network, no DNS): std reports it without an error kind of its own.
+            || io.to_string().contains("lookup address")
+        }
         _ => false,
     };
     if unreachable {
