@@ -48,10 +48,84 @@ pub enum SpeakerError {
     /// A malformed voice or blend specification.
     #[error("invalid voice specification {spec:?}: {detail}")]
     BadSpec { spec: String, detail: String },
+
+    /// A reference recording (voice cloning) that does not exist.
+    #[error("reference audio not found: {path} ({detail}); check the file name and folder")]
+    AudioNotFound { path: PathBuf, detail: String },
+
+    /// A reference recording that exists but cannot be read (a folder, no permission, an I/O error).
+    #[error("cannot read reference audio {path}: {detail}; give a readable audio file")]
+    AudioUnreadable { path: PathBuf, detail: String },
+
+    /// Not an audio format (or codec) that can be decoded.
+    #[error(
+        "{path} cannot be used as reference audio: {detail}; convert it to WAV, FLAC, MP3 or Ogg Vorbis \
+         (for example `ffmpeg -i INPUT -ac 1 -ar 16000 reference.wav`)"
+    )]
+    AudioFormat { path: PathBuf, detail: String },
+
+    /// Audio data the container reader cannot make sense of, or mostly undecodable.
+    #[error("{path} is damaged: {detail}; export or copy the recording again")]
+    AudioCorrupt { path: PathBuf, detail: String },
+
+    /// Audio data that ends inside a packet, or well before the length its header declares.
+    #[error(
+        "{path} is cut short: {}; copy or export the recording again",
+        describe_truncation(*decoded_s, *declared_s)
+    )]
+    AudioTruncated { path: PathBuf, decoded_s: f32, declared_s: Option<f32> },
+
+    /// A file (or in-memory clip) with no audio samples at all.
+    #[error("{path} holds no audio ({detail}): record at least 5 s of one person speaking")]
+    AudioEmpty { path: PathBuf, detail: String },
+
+    /// A sample rate outside what can be resampled.
+    #[error("cannot resample from {from_rate} Hz to {to_rate} Hz: both rates must be within {min}..={max} Hz")]
+    BadSampleRate { from_rate: u32, to_rate: u32, min: u32, max: u32 },
+
+    /// A reference with no sound above the silence floor.
+    #[error(
+        "{name} holds no speech ({}): record at least 5 s of one person speaking, close to the microphone",
+        describe_peak(*peak_dbfs)
+    )]
+    SilentReference { name: String, peak_dbfs: f32 },
+
+    /// Too little speech left after silences are trimmed.
+    #[error(
+        "{name} holds only {found_seconds:.1} s of speech once silences are removed; at least \
+         {needed_seconds:.1} s is needed and 5–30 s is recommended: record a longer sample or pass several files"
+    )]
+    TooLittleSpeech { name: String, found_seconds: f32, needed_seconds: f32 },
+
+    /// A steady signal (tone, hum, noise) instead of speech.
+    #[error(
+        "{name} does not sound like speech: its loudness is steady (it varies by {spread_db:.1} dB, where speech \
+         rises and falls by 10 dB or more), like a tone, hum or noise; record one person speaking in a quiet room"
+    )]
+    NotSpeech { name: String, spread_db: f32 },
+
+    /// Voice cloning was asked for without any reference recording.
+    #[error("no reference audio given: pass at least one recording of the voice (5–30 s of one person speaking)")]
+    NoReference,
 }
 
 impl SpeakerError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io { path: path.into(), source }
+    }
+}
+
+/// A peak level for messages: "peak -62 dBFS", or digital silence.
+fn describe_peak(peak_dbfs: f32) -> String {
+    if peak_dbfs.is_finite() { format!("peak {peak_dbfs:.0} dBFS") } else { "every sample is 0".into() }
+}
+
+/// What a truncated file still holds, for messages.
+fn describe_truncation(decoded_s: f32, declared_s: Option<f32>) -> String {
+    match declared_s {
+        Some(declared) => {
+            format!("its header declares {declared:.2} s of audio but the data ends after {decoded_s:.2} s")
+        }
+        None => format!("the data stops in the middle of a packet after {decoded_s:.2} s of audio"),
     }
 }

@@ -16,15 +16,19 @@
 //! [`VoiceLibrary`] loads any of these (a file or a folder of them) and resolves voice
 //! specifications, including weighted blends such as `"jf_alpha:0.7,jm_kumo:0.3"`.
 
+pub mod audio;
 mod error;
 pub mod npy;
+pub mod reference;
 mod torch_pt;
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+pub use audio::{Audio, load_audio, resample};
 pub use error::SpeakerError;
+pub use reference::{Reference, ReferenceWarning, load_references, prepare_reference, prepare_references};
 
 /// Values per style vector.
 pub const STYLE_DIM: usize = 256;
