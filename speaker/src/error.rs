@@ -49,6 +49,14 @@ pub enum SpeakerError {
     #[error("invalid voice specification {spec:?}: {detail}")]
     BadSpec { spec: String, detail: String },
 
+    /// Audio the GE2E speaker encoder cannot embed (empty, holding NaN/∞ samples, or giving no direction).
+    #[error("cannot compute a speaker embedding: {detail}")]
+    EmbedInput { detail: String },
+
+    /// The GE2E speaker encoder's weights or its tensors could not be used.
+    #[error("GE2E speaker encoder: {detail}")]
+    Encoder { detail: String },
+
     /// A reference recording (voice cloning) that does not exist.
     #[error("reference audio not found: {path} ({detail}); check the file name and folder")]
     AudioNotFound { path: PathBuf, detail: String },

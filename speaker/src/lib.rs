@@ -18,6 +18,10 @@
 
 pub mod audio;
 mod error;
+/// Resemblyzer's GE2E speaker encoder: 256-value speaker embeddings of 16 kHz speech.
+pub mod ge2e;
+/// The encoder's front end: the 40-band power mel spectrogram and volume normalisation.
+pub mod mel;
 pub mod npy;
 pub mod reference;
 mod torch_pt;
@@ -28,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 pub use audio::{Audio, load_audio, resample};
 pub use error::SpeakerError;
+pub use ge2e::{EMBEDDING_DIM, SpeakerEncoder, cosine};
 pub use reference::{Reference, ReferenceWarning, load_references, prepare_reference, prepare_references};
 
 /// Values per style vector.
