@@ -1,5 +1,6 @@
 //! `warble`: speak phonemes (and text) with Kokoro-82M, list voices.
 
+mod clone;
 mod download;
 
 use std::io::{IsTerminal, Read, Write};
@@ -169,6 +170,10 @@ enum Command {
     /// Download Kokoro-82M v1.0 and its voices (into the per-user folder Warble searches, or --to DIR)
     #[command(long_about = download::ABOUT)]
     Download(download::DownloadArgs),
+    /// Clone a voice from reference recordings into a voice pack (use it with --voice ./VOICE.bin)
+    Clone(clone::CloneArgs),
+    /// Speaker similarity of two recordings (GE2E cosine: ~0.92 same speaker, ~0.59 different voices)
+    Similarity(clone::SimilarityArgs),
     /// List the available voices
     Voices {
         #[command(flatten)]
@@ -191,6 +196,8 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Voices { model } => list_voices(&model),
         Command::Download(args) => download::run(args),
+        Command::Clone(args) => clone::clone(args),
+        Command::Similarity(args) => clone::similarity(args),
         Command::Serve {
             host,
             port,

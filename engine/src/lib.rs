@@ -10,6 +10,7 @@
 
 mod assemble;
 pub mod audio;
+mod clone;
 pub mod model;
 pub mod output;
 pub mod paths;
@@ -27,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
+pub use clone::{CloneOptions, CloneProgress, ClonedVoice};
 pub use model::{ChunkOutput, KokoroModel, Prepared, SAMPLE_RATE, SAMPLES_PER_FRAME, StageTimes};
 pub use ssml_input::{ipa_to_kokoro, language_of_tag};
 pub use stream::{AudioChunk, Input, Latency, SpeechStream, TextSession, WindowPolicy};
@@ -284,6 +286,8 @@ pub struct Engine {
     vocab: Vocab,
     report: LoadReport,
     g2p: Mutex<HashMap<Language, Arc<dyn G2p>>>,
+    /// The GE2E speaker encoder, built on first use (cloning, similarity).
+    encoder: std::sync::OnceLock<warble_speaker::SpeakerEncoder>,
 }
 
 impl Engine {
@@ -312,6 +316,7 @@ impl Engine {
             voices,
             vocab,
             g2p: Mutex::new(HashMap::new()),
+            encoder: std::sync::OnceLock::new(),
             report: LoadReport { model_file, voices_path, weights_cached: info.cache_hit, weights_time, build_time },
         })
     }

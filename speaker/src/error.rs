@@ -57,6 +57,10 @@ pub enum SpeakerError {
     #[error("GE2E speaker encoder: {detail}")]
     Encoder { detail: String },
 
+    /// The voice-cloning style prior (assets/style_prior.safetensors) could not be read.
+    #[error("voice-cloning style prior: {detail} (rebuild it with `cargo xtask train-speaker`)")]
+    Prior { detail: String },
+
     /// A reference recording (voice cloning) that does not exist.
     #[error("reference audio not found: {path} ({detail}); check the file name and folder")]
     AudioNotFound { path: PathBuf, detail: String },

@@ -23,6 +23,8 @@ pub mod ge2e;
 /// The encoder's front end: the 40-band power mel spectrogram and volume normalisation.
 pub mod mel;
 pub mod npy;
+/// The style prior and surrogate a voice clone is searched with.
+pub mod prior;
 pub mod reference;
 mod torch_pt;
 
@@ -72,6 +74,25 @@ impl VoicePack {
     /// All 510 × 256 values, row-major.
     pub fn as_slice(&self) -> &[f32] {
         &self.data
+    }
+
+    /// The pack as kokoro.js's raw `.bin`: 510 × 256 little-endian float32, the format `warble clone` writes.
+    pub fn to_bin_bytes(&self) -> Vec<u8> {
+        self.data.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// Writes [`Self::to_bin_bytes`] to `path` through a temporary file renamed into place, so a failure never
+    /// leaves a partial pack behind.
+    pub fn write_bin(&self, path: &Path) -> Result<(), SpeakerError> {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{file_name}.{}.part", std::process::id()));
+        let result = std::fs::write(&tmp, self.to_bin_bytes()).and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(SpeakerError::io(path, e));
+        }
+        Ok(())
     }
 
     /// The style vector for an utterance of `n_phonemes` phonemes: row `n_phonemes − 1`, as
@@ -306,6 +327,38 @@ impl VoiceLibrary {
         })
     }
 
+    /// A voice by name, or read from a file when `name` is a path (`./clone.bin`, `voices/x.pt`): a file must
+    /// hold exactly one voice.
+    fn lookup(&self, name: &str) -> Result<std::borrow::Cow<'_, VoicePack>, SpeakerError> {
+        if !is_voice_path(name) {
+            return self.get(name).map(std::borrow::Cow::Borrowed);
+        }
+        let path = Path::new(name);
+        if !path.is_file() {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            return Err(SpeakerError::NotFound {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "no voice file at {} (a voice is a name such as af_heart or a path to a .bin/.npy/.pt pack)",
+                    absolute.display()
+                ),
+            });
+        }
+        let mut packs = voices_in_file(path)?;
+        if packs.len() != 1 {
+            let names: Vec<&str> = packs.iter().map(|p| p.name.as_str()).collect();
+            return Err(SpeakerError::BadSpec {
+                spec: name.to_string(),
+                detail: format!(
+                    "the file holds {} voices ({}); give one file per voice, or load the file as the voice library",
+                    packs.len(),
+                    names.join(", ")
+                ),
+            });
+        }
+        Ok(std::borrow::Cow::Owned(packs.remove(0)))
+    }
+
     /// Resolves a voice specification: a name (`"af_heart"`), an equal blend of names
     /// (`"af_heart,af_bella"`, the element-wise mean, as the reference pipeline does), or a
     /// weighted blend (`"jf_alpha:0.7,jm_kumo:0.3"`; weights are normalised to sum to 1, so
@@ -319,7 +372,12 @@ impl VoiceLibrary {
             if part.is_empty() {
                 return Err(bad("empty voice name".into()));
             }
-            let (name, weight) = match part.split_once(':') {
+            // `name:weight`; a path may itself hold a colon (`C:\voices\x.bin`), so the weight is what
+            // follows the last colon, and a path-like part with no numeric suffix is all name.
+            let split = part
+                .rsplit_once(':')
+                .filter(|(n, w)| !(is_voice_path(part) && (n.is_empty() || w.trim().parse::<f64>().is_err())));
+            let (name, weight) = match split {
                 Some((name, w)) => {
                     let w: f64 = w
                         .trim()
@@ -335,14 +393,14 @@ impl VoiceLibrary {
             if name.is_empty() {
                 return Err(bad("empty voice name".into()));
             }
-            parts.push((self.get(name)?, weight));
+            parts.push((self.lookup(name)?, weight));
         }
         let weighted = parts.iter().filter(|(_, w)| w.is_some()).count();
         if weighted != 0 && weighted != parts.len() {
             return Err(bad("give a weight for every voice or for none".into()));
         }
         if parts.len() == 1 && weighted == 0 {
-            return Ok(parts[0].0.clone());
+            return Ok(parts.swap_remove(0).0.into_owned());
         }
         let weights: Vec<f64> = parts.iter().map(|(_, w)| w.unwrap_or(1.0)).collect();
         let total: f64 = weights.iter().sum();
@@ -364,6 +422,18 @@ impl VoiceLibrary {
             .join(",");
         Ok(VoicePack { name, data: mixed.into_iter().map(|x| x as f32).collect() })
     }
+}
+
+/// Whether a voice name is a file path: it has a path separator or a voice file extension. Stock names
+/// (`af_heart`) have neither.
+pub fn is_voice_path(name: &str) -> bool {
+    let name = name.trim();
+    name.contains('/')
+        || name.contains('\\')
+        || Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| VOICE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// The candidate with the smallest edit distance to `name`, if it is plausibly a typo.
@@ -405,6 +475,39 @@ mod tests {
         assert!(matches!(p.style_for(0), Err(SpeakerError::PhonemeCount { .. })));
         assert!(matches!(p.style_for(511), Err(SpeakerError::PhonemeCount { .. })));
         assert!(VoicePack::new("short", vec![0.0; 10]).is_err());
+    }
+
+    #[test]
+    fn a_path_is_a_voice_and_blends_with_names() {
+        let dir = std::env::temp_dir().join(format!("warble-speaker-path-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("clone.bin");
+        let clone = pack("clone", 2.0);
+        clone.write_bin(&file).unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), (PACK_LEN * 4) as u64);
+        let mut lib = VoiceLibrary::default();
+        lib.add(pack("af_heart", 0.0), "test".into()).unwrap();
+        let path = file.to_str().unwrap();
+        let read = lib.resolve(path).unwrap();
+        assert_eq!(read.as_slice(), clone.as_slice());
+        assert_eq!(read.name(), "clone");
+        let mixed = lib.resolve(&format!("af_heart:0.5,{path}:0.5")).unwrap();
+        assert_eq!(mixed.style_for(1).unwrap()[0], 1.0);
+        // A missing file names the path; a name that is not a path still gets the voice list.
+        let missing = dir.join("nope.bin");
+        let err = lib.resolve(missing.to_str().unwrap()).unwrap_err().to_string();
+        assert!(err.contains("nope.bin"), "{err}");
+        assert!(matches!(lib.resolve("af_hear"), Err(SpeakerError::UnknownVoice { .. })));
+        // No temporary file is left beside the pack.
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn voice_paths_are_recognised() {
+        assert!(is_voice_path("./x.bin") && is_voice_path("clone.bin") && is_voice_path("C:\\v\\x"));
+        assert!(!is_voice_path("af_heart") && !is_voice_path("jf_alpha"));
     }
 
     #[test]

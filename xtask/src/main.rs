@@ -11,6 +11,7 @@
 //! load, in-process on 127.0.0.1 (`loadtest.rs`).
 
 mod loadtest;
+mod speaker;
 mod stream;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
         Some("loadtest") => loadtest::run(&args[1..]),
+        Some("train-speaker") => speaker::run(&args[1..]),
         _ => bail!(
             "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]\n       \
              cargo xtask bench --stream [--runs N] [--long-seconds S]\n       {}",

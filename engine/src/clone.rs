@@ -1,0 +1,319 @@
+//! Voice cloning: a Kokoro voice pack whose speech the GE2E judge places near a reference recording.
+//!
+//! Kokoro's style space has no released encoder, so a clone is *searched*: candidates are rendered and judged with
+//! GE2E, and the search stays inside the region real voices occupy (`warble_speaker::prior`). Renders are the cost
+//! (~1 s each on 2 cores), so they are spent carefully:
+//! 1. The reference's embedding is compared with the training voices' stored embeddings; the closest three are
+//!    the first candidates.
+//! 2. The prior's *surrogate* (a linear map style → embedding) proposes an identity by gradient ascent from the
+//!    closest voice; it is the fourth candidate.
+//! 3. Then, around the best render so far, the surrogate — corrected by that render's actual embedding (its error
+//!    there is subtracted: a local first-order fix) — proposes a step inside a trust region; the step is rendered,
+//!    kept if the judge agrees, and the trust region grows or shrinks accordingly.
+//!
+//! Every candidate is judged on the same two short sentences spoken together, so scores compare like with like.
+//! Distances are capped: `|z| ≤ z_cap·√(V−1)` (stock voices sit at ≈ √(V−1)) and `|ε| ≤ eps_cap`, so a clone
+//! cannot wander off into styles that game the judge and lose intelligibility (docs/cloning.md).
+
+use warble_speaker::prior::{EMBED_DIM, StylePrior};
+use warble_speaker::{Reference, STYLE_DIM, SpeakerEncoder, VoicePack, cosine, resample};
+
+use crate::{Engine, EngineError, Language, SourceNoise, g2p_for, phonemize_line};
+
+/// The sentences every candidate speaks (together ~4 s); not the evaluation texts of `cargo xtask clone-eval`.
+const FIT_TEXTS: &[&str] =
+    &["Every morning she walked along the harbour.", "Then he counted the boats that rocked on the water."];
+
+/// How a clone is searched.
+#[derive(Debug, Clone)]
+pub struct CloneOptions {
+    /// Candidates rendered and judged (each renders the two fitting sentences, ~1.5 s on 2 cores).
+    pub evaluations: usize,
+    /// Cap on the stock-voice coordinates, in units of the stock voices' own distance from the mean.
+    pub z_cap: f32,
+    /// Cap on the isotropic part (the prior's `iso_std` units; `eps_cap · iso_std` in style units).
+    pub eps_cap: f32,
+}
+
+impl Default for CloneOptions {
+    fn default() -> Self {
+        Self { evaluations: 32, z_cap: 1.15, eps_cap: 8.0 }
+    }
+}
+
+/// Progress of a running clone.
+#[derive(Debug, Clone, Copy)]
+pub struct CloneProgress {
+    pub evaluations: usize,
+    pub total: usize,
+    /// Judge similarity of the best candidate so far to the reference (on the fitting sentences).
+    pub best: f32,
+}
+
+/// A finished clone.
+#[derive(Debug, Clone)]
+pub struct ClonedVoice {
+    pub pack: VoicePack,
+    /// Judge similarity of the clone's speech (fitting sentences) to the reference.
+    pub similarity: f32,
+    /// The closest stock voice by the judge, among those rendered, and its similarity.
+    pub best_stock: (String, f32),
+    /// The nearest training voice in style space and the distance to it; `stock_spacing` is the median distance
+    /// between neighbouring stock voices, for scale.
+    pub nearest_voice: (String, f32),
+    pub stock_spacing: f32,
+    pub evaluations: usize,
+}
+
+/// A search point: stock-voice coordinates `z` and the isotropic part `eps`.
+#[derive(Debug, Clone)]
+struct Point {
+    z: Vec<f32>,
+    eps: Vec<f32>,
+}
+
+impl Point {
+    fn norms(&self) -> (f32, f32) {
+        (norm(&self.z), norm(&self.eps))
+    }
+}
+
+fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+fn normalized(v: &[f32]) -> Vec<f32> {
+    let n = norm(v).max(1e-12);
+    v.iter().map(|x| x / n).collect()
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The searcher: the prior, the fitting sentences' tokens and the shared row pattern at their lengths.
+struct Search<'a> {
+    engine: &'a Engine,
+    encoder: &'a SpeakerEncoder,
+    prior: &'a StylePrior,
+    tokens: Vec<Vec<i64>>,
+    /// Row pattern averaged over the fitting sentences' lengths (the surrogate's input is `identity + this`).
+    pattern: Vec<f32>,
+    target: [f32; EMBED_DIM],
+    z_cap: f32,
+    eps_cap: f32,
+}
+
+impl Search<'_> {
+    /// Renders the fitting sentences with an identity and embeds them as one utterance.
+    fn judge(&self, identity: &[f32]) -> Result<[f32; EMBED_DIM], EngineError> {
+        let mut audio = Vec::new();
+        for t in &self.tokens {
+            let n = t.len();
+            let row: Vec<f32> = identity
+                .iter()
+                .zip(&self.prior.row_pattern[(n - 1) * STYLE_DIM..n * STYLE_DIM])
+                .map(|(s, p)| s + p)
+                .collect();
+            audio.extend(self.engine.model().synthesize(t, &row, 1.0, SourceNoise::Seeded(0)).audio);
+        }
+        let wav = resample(&audio, crate::SAMPLE_RATE, 16_000)?;
+        let wav = warble_speaker::mel::normalize_volume(&wav, -30.0, true);
+        Ok(self.encoder.embed_utterance(&wav)?)
+    }
+
+    fn identity(&self, p: &Point) -> Vec<f32> {
+        self.prior.identity(&p.z, &p.eps)
+    }
+
+    /// The surrogate's normalised embedding at `p`, and (optionally) the gradient of
+    /// `cos(normalise(ĝ + r), target)` with respect to the identity.
+    fn surrogate(&self, p: &Point, r: &[f32], want_grad: bool) -> (f32, Option<Vec<f32>>) {
+        let s: Vec<f32> = self.identity(p).iter().zip(&self.pattern).map(|(a, b)| a + b).collect();
+        let u = self.prior.surrogate_raw(&s);
+        let n = norm(&u).max(1e-12);
+        let g: Vec<f32> = u.iter().map(|x| x / n).collect();
+        let v: Vec<f32> = g.iter().zip(r).map(|(a, b)| a + b).collect();
+        let m = norm(&v).max(1e-12);
+        let score = dot(&v, &self.target) / m;
+        if !want_grad {
+            return (score, None);
+        }
+        // d/dv of v·e/|v|, then through the normalisation of u, then through u = [s, 1]·W.
+        let a: Vec<f32> = self.target.iter().zip(&v).map(|(e, vv)| (e - score * vv / m) / m).collect();
+        let ga = dot(&g, &a);
+        let b: Vec<f32> = a.iter().zip(&g).map(|(ai, gi)| (ai - ga * gi) / n).collect();
+        let grad: Vec<f32> =
+            (0..STYLE_DIM).map(|i| dot(&self.prior.surrogate[i * EMBED_DIM..(i + 1) * EMBED_DIM], &b)).collect();
+        (score, Some(grad))
+    }
+
+    /// Pulls a point back inside the caps.
+    fn project(&self, p: &mut Point) {
+        let v = self.prior.voices() as f32;
+        let z_max = self.z_cap * (v - 1.0).sqrt();
+        let (nz, ne) = p.norms();
+        if nz > z_max {
+            p.z.iter_mut().for_each(|x| *x *= z_max / nz);
+        }
+        if ne > self.eps_cap {
+            p.eps.iter_mut().for_each(|x| *x *= self.eps_cap / ne);
+        }
+    }
+
+    /// Gradient ascent on the (corrected) surrogate from `start`, each step at most `radius / 8`, never further
+    /// than `radius` from `start` (a trust region).
+    fn ascend(&self, start: &Point, r: &[f32], radius: f32) -> Point {
+        let mut p = start.clone();
+        let step = radius / 8.0;
+        for _ in 0..40 {
+            let (_, grad) = self.surrogate(&p, r, true);
+            let grad = grad.unwrap_or_default();
+            // Chain rule into the coordinates: ∂s/∂z_v = deviation_v, ∂s/∂ε = iso_std.
+            let gz: Vec<f32> = self.prior.deviations.chunks_exact(STYLE_DIM).map(|d| dot(d, &grad)).collect();
+            let ge: Vec<f32> = grad.iter().map(|g| g * self.prior.iso_std).collect();
+            let len = (dot(&gz, &gz) + dot(&ge, &ge)).sqrt();
+            if len < 1e-9 {
+                break;
+            }
+            for (x, g) in p.z.iter_mut().zip(&gz) {
+                *x += step * g / len;
+            }
+            for (x, g) in p.eps.iter_mut().zip(&ge) {
+                *x += step * g / len;
+            }
+            // Stay within the trust region around the start.
+            let dz: Vec<f32> = p.z.iter().zip(&start.z).map(|(a, b)| a - b).collect();
+            let de: Vec<f32> = p.eps.iter().zip(&start.eps).map(|(a, b)| a - b).collect();
+            let d = (dot(&dz, &dz) + dot(&de, &de)).sqrt();
+            if d > radius {
+                for (x, (s, dd)) in p.z.iter_mut().zip(start.z.iter().zip(&dz)) {
+                    *x = s + dd * radius / d;
+                }
+                for (x, (s, dd)) in p.eps.iter_mut().zip(start.eps.iter().zip(&de)) {
+                    *x = s + dd * radius / d;
+                }
+            }
+            self.project(&mut p);
+        }
+        p
+    }
+}
+
+impl Engine {
+    fn speaker_encoder(&self) -> Result<&SpeakerEncoder, EngineError> {
+        if let Some(e) = self.encoder.get() {
+            return Ok(e);
+        }
+        let e = SpeakerEncoder::new(self.model().device())?;
+        Ok(self.encoder.get_or_init(|| e))
+    }
+
+    /// The GE2E embedding of 16 kHz speech (for `warble similarity` and evaluations).
+    pub fn speaker_embedding(&self, wav16k: &[f32]) -> Result<[f32; EMBED_DIM], EngineError> {
+        Ok(self.speaker_encoder()?.embed_utterance(wav16k)?)
+    }
+
+    /// The GE2E embedding of this engine's own 24 kHz output, prepared as a reference is.
+    pub fn output_embedding(&self, audio24k: &[f32]) -> Result<[f32; EMBED_DIM], EngineError> {
+        let wav = resample(audio24k, crate::SAMPLE_RATE, 16_000)?;
+        self.speaker_embedding(&warble_speaker::mel::normalize_volume(&wav, -30.0, true))
+    }
+
+    /// Clones the voice of a prepared reference (`warble_speaker::load_references`) into a voice pack named `name`.
+    pub fn clone_voice(
+        &self,
+        reference: &Reference,
+        name: &str,
+        opts: &CloneOptions,
+        progress: &mut dyn FnMut(CloneProgress),
+    ) -> Result<ClonedVoice, EngineError> {
+        let prior = StylePrior::embedded()?;
+        let encoder = self.speaker_encoder()?;
+        let target = encoder.embed_utterance(&reference.samples)?;
+        let g2p = g2p_for(Language::EnUs)?;
+        let tokens: Vec<Vec<i64>> = FIT_TEXTS
+            .iter()
+            .map(|t| Ok(self.vocab().encode(&phonemize_line(g2p.as_ref(), t)?)))
+            .collect::<Result<_, EngineError>>()?;
+        let mut pattern = vec![0f32; STYLE_DIM];
+        for t in &tokens {
+            let n = t.len();
+            for (p, x) in pattern.iter_mut().zip(&prior.row_pattern[(n - 1) * STYLE_DIM..n * STYLE_DIM]) {
+                *p += x / tokens.len() as f32;
+            }
+        }
+        let search = Search {
+            engine: self,
+            encoder,
+            prior: &prior,
+            tokens,
+            pattern,
+            target,
+            z_cap: opts.z_cap,
+            eps_cap: opts.eps_cap,
+        };
+        let total = opts.evaluations.max(4);
+        let done = std::cell::Cell::new(0);
+        let mut best: Option<(Point, f32, [f32; EMBED_DIM])> = None;
+        let mut best_stock = (String::new(), f32::NEG_INFINITY);
+        // Renders and judges a candidate; returns its similarity and whether it is the best so far.
+        let mut evaluate =
+            |p: &Point, best: &mut Option<(Point, f32, [f32; EMBED_DIM])>| -> Result<(f32, bool), EngineError> {
+                let e = search.judge(&search.identity(p))?;
+                let sim = cosine(&e, &target);
+                done.set(done.get() + 1);
+                let better = best.as_ref().is_none_or(|b| sim > b.1);
+                if better {
+                    *best = Some((p.clone(), sim, e));
+                }
+                progress(CloneProgress { evaluations: done.get(), total, best: best.as_ref().map_or(sim, |b| b.1) });
+                Ok((sim, better))
+            };
+
+        // 1. The three stock voices whose stored embeddings are closest to the reference.
+        let mut ranked: Vec<(usize, f32)> =
+            prior.voice_embedding.chunks_exact(EMBED_DIM).map(|e| dot(e, &target)).enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let zero_eps = vec![0f32; STYLE_DIM];
+        for &(v, _) in ranked.iter().take(3) {
+            let (sim, _) = evaluate(&Point { z: prior.voice_coordinates(v), eps: zero_eps.clone() }, &mut best)?;
+            if sim > best_stock.1 {
+                best_stock = (prior.names[v].clone(), sim);
+            }
+        }
+        // 2. The surrogate's own proposal from the closest voice, uncorrected.
+        let start = Point { z: prior.voice_coordinates(ranked[0].0), eps: zero_eps.clone() };
+        let zero_r = vec![0f32; EMBED_DIM];
+        let wide = (prior.voices() as f32 - 1.0).sqrt();
+        evaluate(&search.ascend(&start, &zero_r, wide), &mut best)?;
+
+        // 3. Corrected surrogate steps in a trust region around the best render.
+        let mut radius = 0.5 * wide;
+        while done.get() < total {
+            let (p, _, e) = best.clone().expect("four candidates were evaluated");
+            let predicted = {
+                let s: Vec<f32> = search.identity(&p).iter().zip(&search.pattern).map(|(a, b)| a + b).collect();
+                normalized(&prior.surrogate_raw(&s))
+            };
+            let r: Vec<f32> = e.iter().zip(&predicted).map(|(a, b)| a - b).collect();
+            let next = search.ascend(&p, &r, radius);
+            if evaluate(&next, &mut best)?.1 {
+                radius = (radius * 1.4).min(wide);
+            } else {
+                radius *= 0.6;
+            }
+        }
+        let (p, similarity, _) = best.expect("candidates were evaluated");
+        let identity = search.identity(&p);
+        let pack = prior.pack(name, &identity)?;
+        Ok(ClonedVoice {
+            pack,
+            similarity,
+            best_stock,
+            nearest_voice: prior.nearest_voice(&identity),
+            stock_spacing: prior.nearest_stock_spacing(),
+            evaluations: done.get(),
+        })
+    }
+}

@@ -1,0 +1,227 @@
+//! The style prior a voice clone is searched in, and the surrogate that guides the search.
+//!
+//! Kokoro voices differ from each other by a near-constant vector: across the 54 stock packs a style value varies
+//! ~7× more between voices than between the 510 rows of one voice. A clone is therefore one 256-value *identity*
+//! `s` plus the rows' shared pattern ([`StylePrior::pack`]). Identities are searched as
+//!
+//! `s = mean + Σ_v z_v · deviation_v + iso_std · ε`
+//!
+//! where `deviation_v = (identity_v − mean) / √(V − 1)` over the V training voices, so `z ~ N(0, I)` has the stock
+//! voices' covariance (every stock voice sits at `|z| ≈ √(V − 1)`), and `ε` reaches the directions no blend of
+//! stock voices spans (a held-out voice lies mostly outside that span: docs/cloning.md).
+//!
+//! The *surrogate* is a ridge regression from `[s, 1]` to the GE2E embedding of speech rendered with `s`, fitted on
+//! thousands of renders of stock, blended and perturbed voices (`cargo xtask train-speaker`). It is cheap (one
+//! 257 × 256 product), so the clone search ranks many candidates with it and renders only the promising ones.
+//!
+//! The file is a safetensors archive (`assets/style_prior.safetensors`, written by the trainer) with the tensors
+//! below and string metadata (training voices, held-out voices, how it was made).
+
+use std::collections::HashMap;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::{PACK_ROWS, STYLE_DIM, SpeakerError, VoicePack};
+
+/// The prior shipped with Warble (`cargo xtask train-speaker` writes it).
+const EMBEDDED: &[u8] = include_bytes!("../assets/style_prior.safetensors");
+
+/// Embedding dimension of the surrogate's output (GE2E).
+pub const EMBED_DIM: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct StylePrior {
+    /// Training voices, in the order of `deviations`, `voice_identity` and `voice_embedding`.
+    pub names: Vec<String>,
+    /// Stock voices kept out of training (for honest evaluation of clones of them).
+    pub held_out: Vec<String>,
+    /// `[256]` mean identity of the training voices.
+    pub mean: Vec<f32>,
+    /// `[V, 256]` `(identity_v − mean) / √(V − 1)`.
+    pub deviations: Vec<f32>,
+    /// `[V, 256]` each training voice's identity (mean of its rows 20..300, the lengths speech mostly uses).
+    pub voice_identity: Vec<f32>,
+    /// `[V, 256]` each training voice's GE2E embedding (mean over the training texts, normalised).
+    pub voice_embedding: Vec<f32>,
+    /// `[510, 256]` the rows' shared pattern: mean over voices of `row_r − identity`.
+    pub row_pattern: Vec<f32>,
+    /// `[257, 256]` surrogate: embedding ≈ normalise(`[s, 1] · W`).
+    pub surrogate: Vec<f32>,
+    /// Scale of the isotropic component `ε`.
+    pub iso_std: f32,
+    /// Free-form provenance (command, sample count, ridge strength, surrogate fit).
+    pub metadata: HashMap<String, String>,
+}
+
+fn bad(detail: impl Into<String>) -> SpeakerError {
+    SpeakerError::Prior { detail: detail.into() }
+}
+
+impl StylePrior {
+    /// The prior compiled into Warble.
+    pub fn embedded() -> Result<Self, SpeakerError> {
+        Self::from_bytes(EMBEDDED)
+    }
+
+    pub fn voices(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SpeakerError> {
+        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+        let file = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+        let metadata: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
+        let list = |key: &str| -> Vec<String> {
+            metadata
+                .get(key)
+                .map(|s| s.split(',').filter(|x| !x.is_empty()).map(String::from).collect())
+                .unwrap_or_default()
+        };
+        let names = list("voices");
+        let v = names.len();
+        if v < 2 {
+            return Err(bad("the prior names fewer than two training voices"));
+        }
+        let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>, SpeakerError> {
+            let t = file.tensor(name).map_err(|e| bad(format!("{name}: {e}")))?;
+            if t.dtype() != Dtype::F32 || t.shape() != shape {
+                return Err(bad(format!("{name}: {:?} {:?}, expected F32 {shape:?}", t.dtype(), t.shape())));
+            }
+            Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        };
+        let iso_std = get("iso_std", &[1])?[0];
+        Ok(Self {
+            held_out: list("held_out"),
+            mean: get("mean", &[STYLE_DIM])?,
+            deviations: get("deviations", &[v, STYLE_DIM])?,
+            voice_identity: get("voice_identity", &[v, STYLE_DIM])?,
+            voice_embedding: get("voice_embedding", &[v, EMBED_DIM])?,
+            row_pattern: get("row_pattern", &[PACK_ROWS, STYLE_DIM])?,
+            surrogate: get("surrogate", &[STYLE_DIM + 1, EMBED_DIM])?,
+            iso_std,
+            names,
+            metadata,
+        })
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SpeakerError> {
+        let v = self.voices();
+        let bytes = |x: &[f32]| -> Vec<u8> { x.iter().flat_map(|f| f.to_le_bytes()).collect() };
+        let iso = [self.iso_std];
+        let tensors: Vec<(&str, Vec<u8>, Vec<usize>)> = vec![
+            ("mean", bytes(&self.mean), vec![STYLE_DIM]),
+            ("deviations", bytes(&self.deviations), vec![v, STYLE_DIM]),
+            ("voice_identity", bytes(&self.voice_identity), vec![v, STYLE_DIM]),
+            ("voice_embedding", bytes(&self.voice_embedding), vec![v, EMBED_DIM]),
+            ("row_pattern", bytes(&self.row_pattern), vec![PACK_ROWS, STYLE_DIM]),
+            ("surrogate", bytes(&self.surrogate), vec![STYLE_DIM + 1, EMBED_DIM]),
+            ("iso_std", bytes(&iso), vec![1]),
+        ];
+        let views: Vec<(&str, TensorView<'_>)> = tensors
+            .iter()
+            .map(|(n, b, s)| TensorView::new(Dtype::F32, s.clone(), b).map(|t| (*n, t)).map_err(|e| bad(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        let mut metadata = self.metadata.clone();
+        metadata.insert("voices".into(), self.names.join(","));
+        metadata.insert("held_out".into(), self.held_out.join(","));
+        safetensors::serialize(views, Some(metadata)).map_err(|e| bad(e.to_string()))
+    }
+
+    /// The identity at search coordinates `z` (`[V]`) and `eps` (`[256]`).
+    pub fn identity(&self, z: &[f32], eps: &[f32]) -> Vec<f32> {
+        let mut s = self.mean.clone();
+        for (zv, dev) in z.iter().zip(self.deviations.chunks_exact(STYLE_DIM)) {
+            for (x, d) in s.iter_mut().zip(dev) {
+                *x += zv * d;
+            }
+        }
+        for (x, e) in s.iter_mut().zip(eps) {
+            *x += self.iso_std * e;
+        }
+        s
+    }
+
+    /// The search coordinates of training voice `v`: `z = √(V−1)·(onehot_v − 1/V)`, the shortest `z` giving its
+    /// identity exactly (the deviations sum to zero, so `z` is defined up to a constant).
+    pub fn voice_coordinates(&self, v: usize) -> Vec<f32> {
+        let n = self.voices() as f32;
+        (0..self.voices()).map(|i| ((n - 1.0).sqrt()) * (f32::from(u8::from(i == v)) - 1.0 / n)).collect()
+    }
+
+    /// The surrogate's unnormalised embedding `[s, 1] · W`.
+    pub fn surrogate_raw(&self, identity: &[f32]) -> Vec<f32> {
+        let mut u = self.surrogate[STYLE_DIM * EMBED_DIM..].to_vec();
+        for (i, &s) in identity.iter().enumerate() {
+            for (o, w) in u.iter_mut().zip(&self.surrogate[i * EMBED_DIM..(i + 1) * EMBED_DIM]) {
+                *o += s * w;
+            }
+        }
+        u
+    }
+
+    /// A full voice pack for an identity: `row_r = identity + row_pattern_r`.
+    pub fn pack(&self, name: &str, identity: &[f32]) -> Result<VoicePack, SpeakerError> {
+        if identity.len() != STYLE_DIM {
+            return Err(bad(format!("an identity has {STYLE_DIM} values, not {}", identity.len())));
+        }
+        let data = self
+            .row_pattern
+            .chunks_exact(STYLE_DIM)
+            .flat_map(|row| row.iter().zip(identity).map(|(p, s)| p + s))
+            .collect();
+        VoicePack::new(name, data)
+    }
+
+    /// Distance of an identity from the nearest training voice's, and that voice; with the median distance
+    /// between neighbouring stock voices for scale (`nearest_stock_spacing`).
+    pub fn nearest_voice(&self, identity: &[f32]) -> (String, f32) {
+        let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt();
+        let (i, d) = self
+            .voice_identity
+            .chunks_exact(STYLE_DIM)
+            .map(|v| dist(v, identity))
+            .enumerate()
+            .fold((0, f32::INFINITY), |best, (i, d)| if d < best.1 { (i, d) } else { best });
+        (self.names[i].clone(), d)
+    }
+
+    /// The median over training voices of the distance to their nearest other training voice.
+    pub fn nearest_stock_spacing(&self) -> f32 {
+        let ids: Vec<&[f32]> = self.voice_identity.chunks_exact(STYLE_DIM).collect();
+        let mut nn: Vec<f32> = (0..ids.len())
+            .map(|i| {
+                (0..ids.len())
+                    .filter(|&j| j != i)
+                    .map(|j| ids[i].iter().zip(ids[j]).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt())
+                    .fold(f32::INFINITY, f32::min)
+            })
+            .collect();
+        nn.sort_by(f32::total_cmp);
+        nn[nn.len() / 2]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_prior_is_consistent() {
+        let p = StylePrior::embedded().unwrap();
+        assert!(p.voices() >= 40, "{} training voices", p.voices());
+        // Each voice's coordinates give back its identity.
+        for v in [0, p.voices() / 2, p.voices() - 1] {
+            let s = p.identity(&p.voice_coordinates(v), &[0.0; STYLE_DIM]);
+            let want = &p.voice_identity[v * STYLE_DIM..(v + 1) * STYLE_DIM];
+            let err = s.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(err < 1e-4, "voice {v}: {err}");
+            assert_eq!(p.nearest_voice(&s).0, p.names[v]);
+        }
+        // Held-out voices are not training voices; a round trip through bytes is exact.
+        assert!(p.held_out.iter().all(|h| !p.names.contains(h)));
+        let back = StylePrior::from_bytes(&p.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.surrogate, p.surrogate);
+        assert_eq!(back.names, p.names);
+        assert!(StylePrior::from_bytes(&p.to_bytes().unwrap()[..1000]).is_err());
+    }
+}
