@@ -20,7 +20,7 @@ use warble_engine::audio::{SampleFormat, wav_bytes, write_atomically};
 use warble_engine::output::{Encoding, OutputTarget, Packetizer, Resampler, StreamWriter};
 use warble_engine::{
     AudioChunk, Backend, Engine, EngineOptions, Input, Language, Latency, SAMPLE_RATE, Synthesis, SynthesisOptions,
-    VoiceLibrary,
+    VoiceLibrary, VoicePack,
 };
 
 #[derive(Parser)]
@@ -164,6 +164,9 @@ enum Command {
         /// cpu (Burn flex) or wgpu (needs a build with --features wgpu)
         #[arg(long, default_value = "cpu")]
         backend: String,
+        /// Offer the voices of this file (a `warble clone` pack, named after the file) or folder; repeatable
+        #[arg(long = "add-voice", value_name = "PATH")]
+        add_voices: Vec<PathBuf>,
         #[command(flatten)]
         model: ModelArgs,
     },
@@ -208,14 +211,19 @@ fn run(cli: Cli) -> Result<()> {
             queue,
             timeout,
             backend,
+            add_voices,
             model,
         } => {
-            let engine = Engine::load(&EngineOptions {
-                model: model.model,
-                voices: model.voices,
-                backend: Backend::parse(&backend)?,
-                cache_dir: None,
-            })?;
+            let backend = Backend::parse(&backend)?;
+            // The added voices are read and checked before the model loads: a bad file fails at once.
+            let added = read_added_voices(&add_voices)?;
+            let mut engine =
+                Engine::load(&EngineOptions { model: model.model, voices: model.voices, backend, cache_dir: None })?;
+            for (path, pack) in added {
+                let name = pack.name().to_string();
+                engine.add_voice(pack).with_context(|| format!("--add-voice {}", path.display()))?;
+                eprintln!("warble: serving voice {name} (from {})", path.display());
+            }
             let cfg = warble_server::ServerConfig {
                 host,
                 port,
@@ -459,6 +467,37 @@ impl Sink {
         self.target.commit().with_context(|| format!("writing {path}"))?;
         Ok(())
     }
+}
+
+/// The voice packs of `warble serve --add-voice` files (or folders), each with the path it came from. Their names
+/// must be ones clients can send (`warble_server::voices::is_requestable_name`).
+fn read_added_voices(paths: &[PathBuf]) -> Result<Vec<(PathBuf, VoicePack)>> {
+    let mut out: Vec<(PathBuf, VoicePack)> = Vec::new();
+    for path in paths {
+        let lib = VoiceLibrary::load(path).with_context(|| format!("--add-voice {}", path.display()))?;
+        for name in lib.names() {
+            if !warble_server::voices::is_requestable_name(name) {
+                bail!(
+                    "--add-voice {}: the voice name {name:?} (from the file's name) cannot be requested over HTTP; \
+                     rename the file to use only letters, digits, `_` and `-` (at most 64)",
+                    path.display()
+                );
+            }
+            let pack = lib.get(name)?.clone();
+            if let Some((first, same)) = out.iter().find(|(_, p)| p.name() == name) {
+                if same.as_slice() == pack.as_slice() {
+                    continue;
+                }
+                bail!(
+                    "--add-voice {}: a different voice named {name:?} comes from {} already; rename one file",
+                    path.display(),
+                    first.display()
+                );
+            }
+            out.push((path.clone(), pack));
+        }
+    }
+    Ok(out)
 }
 
 /// Fails now if `path` cannot be written (its folder is missing or is not a folder).

@@ -329,6 +329,26 @@ impl Engine {
         &self.voices
     }
 
+    /// Adds a voice pack to the engine's library under the pack's name (a clone from `warble clone`, read with
+    /// [`VoiceLibrary::load`]), so callers can name it like a stock voice: in [`SynthesisOptions::voice`], in
+    /// blends and in SSML `<voice name>`. The same pack under the same name again is accepted; a different pack
+    /// under a name already taken is an error, as is a name that resolution would read as a file path or a blend
+    /// (empty, whitespace, `,`, `:`, `/`, `\`, or a voice-file extension).
+    pub fn add_voice(&mut self, pack: VoicePack) -> Result<(), EngineError> {
+        let name = pack.name();
+        if name.is_empty()
+            || name.chars().any(|c| c.is_whitespace() || c == ',' || c == ':')
+            || warble_speaker::is_voice_path(name)
+        {
+            return Err(EngineError::Config(format!(
+                "cannot add voice {name:?}: a voice name must be non-empty and free of spaces, `,`, `:`, `/` and `\\`, \
+                 and not end in a voice-file extension (it would read as a blend or a file path)"
+            )));
+        }
+        self.voices.add(pack, "an added voice".into())?;
+        Ok(())
+    }
+
     pub fn vocab(&self) -> &Vocab {
         &self.vocab
     }

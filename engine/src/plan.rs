@@ -404,11 +404,33 @@ fn dominant_language(steps: &[Step]) -> Language {
     counts.into_iter().max_by_key(|&(l, n)| (n, std::cmp::Reverse(l))).map_or(Language::EnUs, |(l, _)| l)
 }
 
-/// Whether a voice (or every voice of a blend) was trained on `lang`, judged by Kokoro's naming (first letter).
+/// Whether a voice (or every voice of a blend) was trained on `lang`, judged by Kokoro's naming (`af_…`: the first
+/// letter is the language). A voice not named that way (a clone, a file path) is not judged: it may speak anything.
 pub(crate) fn voice_speaks(spec: &str, lang: Language) -> bool {
     let english = matches!(lang, Language::EnUs | Language::EnGb);
     spec.split(',').all(|part| {
-        let first = part.trim().chars().next().unwrap_or(' ');
+        let chars: Vec<char> = part.trim().chars().take(3).collect();
+        let &[first, gender, '_'] = chars.as_slice() else { return true };
+        if !first.is_ascii_lowercase() || !matches!(gender, 'f' | 'm') {
+            return true;
+        }
         first == lang.voice_prefix() || (english && matches!(first, 'a' | 'b'))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_kokoro_named_voices_are_judged_by_language() {
+        assert!(voice_speaks("af_heart", Language::EnUs) && voice_speaks("bf_emma", Language::EnUs));
+        assert!(
+            !voice_speaks("jf_alpha", Language::EnUs) && !voice_speaks("af_heart:0.5,jf_alpha:0.5", Language::EnUs)
+        );
+        assert!(voice_speaks("jf_alpha", Language::Ja));
+        // Clones and files carry no language in their names.
+        assert!(voice_speaks("./emma_clone.bin", Language::Ja) && voice_speaks("my_clone", Language::EnUs));
+        assert!(voice_speaks("./a.bin:0.5,af_heart:0.5", Language::EnUs));
+    }
 }

@@ -295,8 +295,13 @@ async fn streamed(req: SpeechRequest, mut rx: mpsc::Receiver<Event>, framing: Fr
     Ok(resp)
 }
 
+/// The language of a voice named the Kokoro way (`af_heart`: the first letter); none for other names (clones).
 fn language_of_voice(name: &str) -> Option<&'static str> {
-    let c = name.chars().next()?;
+    let mut chars = name.chars();
+    let (c, gender, sep) = (chars.next()?, chars.next()?, chars.next()?);
+    if !matches!(gender, 'f' | 'm') || sep != '_' {
+        return None;
+    }
     Language::ALL.iter().find(|l| l.voice_prefix() == c).map(|l| l.code())
 }
 
@@ -305,7 +310,8 @@ pub async fn voices(State(st): State<AppState>) -> Json<Value> {
         st.voices().iter().map(|v| json!({"id": v, "name": v, "language": language_of_voice(v)})).collect();
     let aliases: serde_json::Map<String, Value> = voices::OPENAI_VOICES
         .iter()
-        .filter(|(_, k)| st.voices().iter().any(|v| v == k))
+        // An alias names its stock voice unless a voice of the library has the alias's own name (that wins).
+        .filter(|(o, k)| st.voices().iter().any(|v| v == k) && !st.voices().iter().any(|v| v == o))
         .map(|(o, k)| ((*o).to_string(), json!(k)))
         .collect();
     Json(json!({"voices": list, "aliases": aliases}))

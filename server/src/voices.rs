@@ -96,11 +96,16 @@ fn weight(text: &str, name: &str) -> Result<f64, ApiError> {
     Ok(w)
 }
 
+/// Whether clients can ask for a voice by this name: 1 to 64 ASCII letters, digits, `_` and `-`. Anything else
+/// (a path above all) is refused before any lookup, so a voice the server offers must be named this way
+/// (`warble serve --add-voice` checks the names it adds).
+pub fn is_requestable_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// One name: an engine voice as is, else an OpenAI alias.
 fn resolve_name(name: &str, known: &[String]) -> Result<String, ApiError> {
-    let valid =
-        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !valid {
+    if !is_requestable_name(name) {
         return Err(unknown(name, known));
     }
     if known.iter().any(|k| k == name) {

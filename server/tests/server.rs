@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use warble_engine::{Engine, EngineOptions};
+use warble_engine::{Engine, EngineOptions, VoicePack};
 use warble_server::{AppState, Server, ServerConfig};
 
 fn engine() -> Arc<Engine> {
@@ -46,7 +46,10 @@ struct TestServer {
 
 impl TestServer {
     fn start(cfg: ServerConfig) -> Self {
-        let engine = engine();
+        Self::start_with(engine(), cfg)
+    }
+
+    fn start_with(engine: Arc<Engine>, cfg: ServerConfig) -> Self {
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -623,4 +626,76 @@ async fn cors_allows_the_configured_origins() {
     assert_eq!(r.headers()["access-control-allow-origin"], "http://app.example");
     let r = c.get(s.url("/health")).header("origin", "http://other.example").send().await.unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
+}
+
+/// `warble serve --add-voice`: an added voice (here a blend standing in for a clone, saved as `my_clone.bin`) is
+/// listed and spoken by name, while its file path, in every form a client could send, is refused as an unknown
+/// voice exactly as before: clients never make the server read a file.
+#[tokio::test]
+async fn an_added_voice_is_served_by_name_and_its_path_is_refused() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("server-added-voice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut engine = Engine::load(&EngineOptions {
+        model: Some(std::env::var_os("WARBLE_MODEL_DIR").map(PathBuf::from).expect("set WARBLE_MODEL_DIR")),
+        cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("warble-converted")),
+        ..Default::default()
+    })
+    .unwrap();
+    let blend = engine.voices().resolve("af_heart:0.5,am_adam:0.5").unwrap();
+    let clone = VoicePack::new("my_clone", blend.as_slice().to_vec()).unwrap();
+    let file = dir.join("my_clone.bin");
+    clone.write_bin(&file).unwrap();
+    engine.add_voice(clone.clone()).unwrap();
+    // The same pack again is fine; a different pack under a taken name, or a name that reads as a path, is not.
+    engine.add_voice(clone.clone()).unwrap();
+    let other = VoicePack::new("af_heart", clone.as_slice().to_vec()).unwrap();
+    let err = engine.add_voice(other).unwrap_err().to_string();
+    assert!(err.contains("af_heart") && err.contains("twice"), "{err}");
+    for bad in ["x.bin", "a/b", "a,b", "a:0.5", ""] {
+        assert!(engine.add_voice(VoicePack::new(bad, clone.as_slice().to_vec()).unwrap()).is_err(), "{bad:?}");
+    }
+    let s = TestServer::start_with(Arc::new(engine), ServerConfig::default());
+    let c = client();
+
+    let v: Value = c.get(s.url("/v1/audio/voices")).send().await.unwrap().json().await.unwrap();
+    let listed = v["voices"].as_array().unwrap().iter().find(|x| x["id"] == "my_clone").cloned();
+    let listed = listed.unwrap_or_else(|| panic!("my_clone is not listed: {v}"));
+    assert_eq!(listed["language"], Value::Null, "a clone's name tells no language: {listed}");
+    let heart = v["voices"].as_array().unwrap().iter().find(|x| x["id"] == "af_heart").cloned().unwrap();
+    assert_eq!(heart["language"], "en-us", "{heart}");
+    assert!(s.state.voices().iter().any(|n| n == "my_clone"));
+
+    let r = speech(&s, json!({"input": "Hi.", "voice": "my_clone", "response_format": "pcm"})).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().len() > 4_800, "at least 0.1 s of audio");
+
+    let absolute = file.to_str().unwrap().to_string();
+    let paths = [
+        absolute.clone(),
+        "./my_clone.bin".to_string(),
+        "my_clone.bin".to_string(),
+        format!("my_clone:0.5,{absolute}:0.5"),
+        format!("af_heart+{absolute}"),
+    ];
+    for voice in &paths {
+        let r = speech(&s, json!({"input": "Hi.", "voice": voice, "response_format": "pcm"})).await;
+        assert_eq!(r.status(), 400, "{voice}");
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["error"]["code"], "voice_not_found", "{voice}: {e}");
+        assert_eq!(e["error"]["param"], "voice", "{voice}: {e}");
+        let message = e["error"]["message"].as_str().unwrap();
+        assert!(message.contains("unknown voice") && message.contains("my_clone"), "{voice}: {message}");
+    }
+    // The live WebSocket looks voices up the same way.
+    let mut ws = ws_connect(&s).await;
+    ws_send(&mut ws, json!({"type": "start", "voice": absolute})).await;
+    match ws_next(&mut ws).await {
+        Some(Message::Text(t)) => {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            assert_eq!(v["error"]["code"], "voice_not_found", "{v}");
+        }
+        other => panic!("{other:?}"),
+    }
+    ws.close(None).await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }
