@@ -37,7 +37,7 @@ pub struct CloneOptions {
 
 impl Default for CloneOptions {
     fn default() -> Self {
-        Self { evaluations: 32, z_cap: 1.15, eps_cap: 8.0 }
+        Self { evaluations: 24, z_cap: 1.15, eps_cap: 8.0 }
     }
 }
 

@@ -10,6 +10,7 @@
 //! `cargo xtask loadtest [--clients N] [--seconds S] [--first-byte-runs N] [--port P]`: the speech server under
 //! load, in-process on 127.0.0.1 (`loadtest.rs`).
 
+mod clone_eval;
 mod loadtest;
 mod speaker;
 mod stream;
@@ -26,6 +27,7 @@ fn main() -> Result<()> {
         Some("bench") => bench(&args[1..]),
         Some("loadtest") => loadtest::run(&args[1..]),
         Some("train-speaker") => speaker::run(&args[1..]),
+        Some("clone-eval") => clone_eval::run(&args[1..]),
         _ => bail!(
             "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]\n       \
              cargo xtask bench --stream [--runs N] [--long-seconds S]\n       {}",

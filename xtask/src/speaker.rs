@@ -4,7 +4,7 @@
 //!    plus an offset along the voices' spread, and Gaussian styles with the voices' covariance plus a small
 //!    isotropic part), two Harvard sentences each, and keeps it in `--data DIR` (24 kHz f32 files + meta.jsonl),
 //!    so an interrupted run resumes and a second fit reuses the renders.
-//! 2. Embeds every clip with the GE2E encoder (16 kHz, −30 dBFS, as a reference is embedded).
+//! 2. Embeds every clip with the GE2E encoder (`Engine::output_embedding`: 16 kHz, −30 dBFS, as a reference is).
 //! 3. Fits the surrogate `[style row, 1] → embedding` by ridge regression (strength chosen on 10 % of the random
 //!    styles kept out of the fit) and writes the prior: training voices' identities, embeddings and the shared row
 //!    pattern. Voices named by `--holdout` are left out of everything but their own stock renders, so that clones
@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use warble_engine::{Engine, EngineOptions, Language, SourceNoise, g2p_for, phonemize_line};
 use warble_speaker::prior::StylePrior;
-use warble_speaker::{PACK_ROWS, STYLE_DIM, SpeakerEncoder, resample};
+use warble_speaker::{PACK_ROWS, STYLE_DIM};
 
 use crate::flag;
 
@@ -82,13 +82,6 @@ impl Rng {
 pub fn identity_of(pack: &[f32]) -> Vec<f32> {
     let n = IDENTITY_ROWS.len() as f32;
     (0..STYLE_DIM).map(|j| IDENTITY_ROWS.map(|r| pack[r * STYLE_DIM + j]).sum::<f32>() / n).collect()
-}
-
-/// GE2E embedding of 24 kHz model output, prepared as a reference is (16 kHz, −30 dBFS, increase only).
-pub fn embed_24k(encoder: &SpeakerEncoder, audio: &[f32]) -> Result<[f32; 256]> {
-    let wav = resample(audio, 24_000, 16_000)?;
-    let wav = warble_speaker::mel::normalize_volume(&wav, -30.0, true);
-    Ok(encoder.embed_utterance(&wav)?)
 }
 
 struct Job {
@@ -283,8 +276,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let all_jobs = jobs(&names, &packs, &train, n_random, 1);
 
     render(&engine, &data, &all_jobs)?;
-    let encoder = SpeakerEncoder::new(engine.model().device())?;
-    let clips = embed_all(&encoder, &data)?;
+    let clips = embed_all(&engine, &data)?;
     fit(&names, &packs, &train, &holdout, &clips, n_random, &out)
 }
 
@@ -339,7 +331,7 @@ fn render(engine: &Engine, data: &Path, jobs: &[Job]) -> Result<()> {
     Ok(())
 }
 
-fn embed_all(encoder: &SpeakerEncoder, data: &Path) -> Result<Vec<Clip>> {
+fn embed_all(engine: &Engine, data: &Path) -> Result<Vec<Clip>> {
     let text = std::fs::read_to_string(data.join("meta.jsonl"))?;
     let t0 = Instant::now();
     let mut clips = Vec::new();
@@ -358,7 +350,8 @@ fn embed_all(encoder: &SpeakerEncoder, data: &Path) -> Result<Vec<Clip>> {
             id: m["id"].as_u64().context("meta.jsonl: id")? as usize,
             label: m["label"].as_str().unwrap_or("").to_string(),
             row,
-            embedding: embed_24k(encoder, &audio)?,
+            // Prepared as a reference is: 16 kHz, −30 dBFS (increase only).
+            embedding: engine.output_embedding(&audio)?,
         });
     }
     eprintln!("embedded {} clips in {:.0} s", clips.len(), t0.elapsed().as_secs_f64());
