@@ -1,42 +1,14 @@
 //! The `warble` command line with the real weights (`WARBLE_MODEL_DIR`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 
-fn model_dir() -> PathBuf {
-    PathBuf::from(
-        std::env::var_os("WARBLE_MODEL_DIR").expect("set WARBLE_MODEL_DIR to the folder with the Kokoro weights"),
-    )
-}
+mod common;
+
+use common::{files_in, model_dir, scratch, stderr, warble};
 
 fn golden_dir() -> PathBuf {
     std::env::var_os("WARBLE_GOLDEN_DIR").map(PathBuf::from).unwrap_or_else(|| model_dir().join("..").join("golden"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn warble(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warble"))
-        .args(args)
-        .env("WARBLE_CACHE_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("warble-converted"))
-        .output()
-        .expect("run warble")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn files_in(d: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
 }
 
 const NEAR_TIES: &[(&str, usize)] = &[("c12", 338), ("c05", 14), ("c03", 22)];

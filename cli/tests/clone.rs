@@ -6,42 +6,12 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn model_dir() -> PathBuf {
-    PathBuf::from(
-        std::env::var_os("WARBLE_MODEL_DIR").expect("set WARBLE_MODEL_DIR to the folder with the Kokoro weights"),
-    )
-}
+mod common;
 
-fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("clone-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_warble"));
-    c.args(args).env("WARBLE_CACHE_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("warble-converted"));
-    c
-}
-
-fn warble(args: &[&str]) -> Output {
-    command(args).output().expect("run warble")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn files_in(d: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
-}
+use common::{command, files_in, model_dir, scratch, stderr, warble};
 
 /// Asserts a failed run: non-zero exit, every needle in stderr, no panic.
 fn assert_fails(o: &Output, what: &str, needles: &[&str]) {

@@ -94,7 +94,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// The searcher: the prior, the fitting sentences' tokens and the shared row pattern at their lengths.
 struct Search<'a> {
     engine: &'a Engine,
-    encoder: &'a SpeakerEncoder,
     prior: &'a StylePrior,
     tokens: Vec<Vec<i64>>,
     /// Row pattern averaged over the fitting sentences' lengths (the surrogate's input is `identity + this`).
@@ -117,20 +116,23 @@ impl Search<'_> {
                 .collect();
             audio.extend(self.engine.model().synthesize(t, &row, 1.0, SourceNoise::Seeded(0)).audio);
         }
-        let wav = resample(&audio, crate::SAMPLE_RATE, 16_000)?;
-        let wav = warble_speaker::mel::normalize_volume(&wav, -30.0, true);
-        Ok(self.encoder.embed_utterance(&wav)?)
+        self.engine.output_embedding(&audio)
     }
 
     fn identity(&self, p: &Point) -> Vec<f32> {
         self.prior.identity(&p.z, &p.eps)
     }
 
-    /// The surrogate's normalised embedding at `p`, and (optionally) the gradient of
-    /// `cos(normalise(ĝ + r), target)` with respect to the identity.
-    fn surrogate(&self, p: &Point, r: &[f32], want_grad: bool) -> (f32, Option<Vec<f32>>) {
+    /// The surrogate's unnormalised embedding at `p` (its input is the identity plus the fitting rows' pattern).
+    fn surrogate_raw(&self, p: &Point) -> Vec<f32> {
         let s: Vec<f32> = self.identity(p).iter().zip(&self.pattern).map(|(a, b)| a + b).collect();
-        let u = self.prior.surrogate_raw(&s);
+        self.prior.surrogate_raw(&s)
+    }
+
+    /// `cos(normalise(ĝ + r), target)` at `p`, where ĝ is the surrogate's normalised embedding, and (optionally)
+    /// its gradient with respect to the identity.
+    fn surrogate(&self, p: &Point, r: &[f32], want_grad: bool) -> (f32, Option<Vec<f32>>) {
+        let u = self.surrogate_raw(p);
         let n = norm(&u).max(1e-12);
         let g: Vec<f32> = u.iter().map(|x| x / n).collect();
         let v: Vec<f32> = g.iter().zip(r).map(|(a, b)| a + b).collect();
@@ -229,8 +231,7 @@ impl Engine {
         progress: &mut dyn FnMut(CloneProgress),
     ) -> Result<ClonedVoice, EngineError> {
         let prior = StylePrior::embedded()?;
-        let encoder = self.speaker_encoder()?;
-        let target = encoder.embed_utterance(&reference.samples)?;
+        let target = self.speaker_embedding(&reference.samples)?;
         let g2p = g2p_for(Language::EnUs)?;
         let tokens: Vec<Vec<i64>> = FIT_TEXTS
             .iter()
@@ -243,16 +244,8 @@ impl Engine {
                 *p += x / tokens.len() as f32;
             }
         }
-        let search = Search {
-            engine: self,
-            encoder,
-            prior: &prior,
-            tokens,
-            pattern,
-            target,
-            z_cap: opts.z_cap,
-            eps_cap: opts.eps_cap,
-        };
+        let search =
+            Search { engine: self, prior: &prior, tokens, pattern, target, z_cap: opts.z_cap, eps_cap: opts.eps_cap };
         let total = opts.evaluations.max(4);
         let done = std::cell::Cell::new(0);
         let mut best: Option<(Point, f32, [f32; EMBED_DIM])> = None;
@@ -292,10 +285,7 @@ impl Engine {
         let mut radius = 0.5 * wide;
         while done.get() < total {
             let (p, _, e) = best.clone().expect("four candidates were evaluated");
-            let predicted = {
-                let s: Vec<f32> = search.identity(&p).iter().zip(&search.pattern).map(|(a, b)| a + b).collect();
-                normalized(&prior.surrogate_raw(&s))
-            };
+            let predicted = normalized(&search.surrogate_raw(&p));
             let r: Vec<f32> = e.iter().zip(&predicted).map(|(a, b)| a - b).collect();
             let next = search.ascend(&p, &r, radius);
             if evaluate(&next, &mut best)?.1 {

@@ -150,13 +150,7 @@ impl StylePrior {
 
     /// The surrogate's unnormalised embedding `[s, 1] · W`.
     pub fn surrogate_raw(&self, identity: &[f32]) -> Vec<f32> {
-        let mut u = self.surrogate[STYLE_DIM * EMBED_DIM..].to_vec();
-        for (i, &s) in identity.iter().enumerate() {
-            for (o, w) in u.iter_mut().zip(&self.surrogate[i * EMBED_DIM..(i + 1) * EMBED_DIM]) {
-                *o += s * w;
-            }
-        }
-        u
+        apply_surrogate(&self.surrogate, identity)
     }
 
     /// A full voice pack for an identity: `row_r = identity + row_pattern_r`.
@@ -199,6 +193,17 @@ impl StylePrior {
         nn.sort_by(f32::total_cmp);
         nn[nn.len() / 2]
     }
+}
+
+/// `[s, 1] · W` for a surrogate `W` of shape `[257, 256]` (also used while fitting one).
+pub fn apply_surrogate(w: &[f32], style: &[f32]) -> Vec<f32> {
+    let mut u = w[STYLE_DIM * EMBED_DIM..].to_vec();
+    for (i, &s) in style.iter().enumerate() {
+        for (o, wv) in u.iter_mut().zip(&w[i * EMBED_DIM..(i + 1) * EMBED_DIM]) {
+            *o += s * wv;
+        }
+    }
+    u
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use warble_engine::{Engine, EngineOptions, Language, SourceNoise, g2p_for, phonemize_line};
-use warble_speaker::prior::StylePrior;
+use warble_speaker::prior::{StylePrior, apply_surrogate};
 use warble_speaker::{PACK_ROWS, STYLE_DIM};
 
 use crate::flag;
@@ -388,15 +388,7 @@ fn fit(
     let (fit_x, fit_y): (Vec<Vec<f32>>, Vec<[f32; 256]>) =
         samples.iter().filter(|s| !is_val(s.0)).map(|s| (s.1.clone(), s.2)).unzip();
     let val: Vec<&(usize, Vec<f32>, [f32; 256])> = samples.iter().filter(|s| is_val(s.0)).collect();
-    let predict = |w: &[f32], x: &[f32]| -> Vec<f32> {
-        let mut u = w[STYLE_DIM * 256..].to_vec();
-        for (i, &s) in x.iter().enumerate() {
-            for (o, wv) in u.iter_mut().zip(&w[i * 256..(i + 1) * 256]) {
-                *o += s * wv;
-            }
-        }
-        u
-    };
+    let predict = apply_surrogate;
     let mut best = (f32::NEG_INFINITY, 0.0, Vec::new());
     for lambda in [0.03, 0.1, 0.3, 1.0, 3.0] {
         let w = ridge(&fit_x, &fit_y, lambda)?;
