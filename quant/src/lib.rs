@@ -1,0 +1,17 @@
+//! warble-quant: reduced-precision Kokoro-82M.
+//!
+//! * [`scheme`]: the number formats (symmetric INT8 per output channel, INT4 in blocks of 32 with f16 scales,
+//!   BF16) and their quantize/dequantize functions.
+//! * [`policy`]: which weight gets which precision — ordered glob rules over the canonical keys, the built-in
+//!   `int8`, `int4-mixed` and `bf16` policies, JSON policy files.
+//! * [`format`]: the quantized model file (safetensors with Warble metadata; `quant/README.md`), its atomic
+//!   writer and memory-mapped reader, and the dequantization into a `warble_weights::WeightMap`.
+
+mod error;
+pub mod format;
+pub mod policy;
+pub mod scheme;
+
+pub use error::QuantError;
+pub use format::{FORMAT_VERSION, PrecisionStats, QTensor, QuantizedModel, is_quantized_file};
+pub use policy::{MIN_QUANTIZED_ELEMENTS, Policy, Precision, Rule, Scheme, glob_match};
