@@ -2,6 +2,7 @@
 
 mod clone;
 mod download;
+mod quantize;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -175,6 +176,8 @@ enum Command {
     Download(download::DownloadArgs),
     /// Clone a voice from reference recordings into a voice pack (use it with --voice ./VOICE.bin)
     Clone(clone::CloneArgs),
+    /// Quantize the Kokoro weights (int8, int4-mixed, bf16 or a policy file) into a smaller model file
+    Quantize(quantize::QuantizeArgs),
     /// Speaker similarity of two recordings (GE2E cosine: ~0.92 same speaker, ~0.59 different voices)
     Similarity(clone::SimilarityArgs),
     /// List the available voices
@@ -201,6 +204,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Download(args) => download::run(args),
         Command::Clone(args) => clone::clone(args),
         Command::Similarity(args) => clone::similarity(args),
+        Command::Quantize(args) => quantize::quantize(args),
         Command::Serve {
             host,
             port,

@@ -22,8 +22,8 @@ mod stream;
 pub mod text;
 pub mod vocab;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,7 @@ pub use stream::{AudioChunk, Input, Latency, SpeechStream, TextSession, WindowPo
 pub use vocab::{MAX_PHONEMES, UnknownSymbol, Vocab};
 use warble_g2p::G2p;
 pub use warble_g2p::{Language, detect_line, g2p_for, phonemize_line};
+pub use warble_quant as quant;
 pub use warble_speaker::{VoiceLibrary, VoicePack};
 pub use warble_ssml as ssml;
 pub use warble_ssml::{Controls, PitchChange, PitchTransform, Volume};
@@ -75,6 +76,9 @@ impl Backend {
 pub enum EngineError {
     #[error(transparent)]
     Weights(#[from] warble_weights::WeightsError),
+    /// A quantized model file (`warble quantize`) that cannot be read.
+    #[error(transparent)]
+    Quant(#[from] warble_quant::QuantError),
     #[error(transparent)]
     Load(#[from] warble_acoustic::nn::LoadError),
     #[error(transparent)]
@@ -278,6 +282,9 @@ pub struct LoadReport {
     pub weights_cached: bool,
     pub weights_time: Duration,
     pub build_time: Duration,
+    /// The quantization scheme (`int8`, `int4-mixed`, `bf16`, `custom`) of a quantized model file; `None` for a
+    /// float checkpoint.
+    pub quant_scheme: Option<String>,
 }
 
 pub struct Engine {
@@ -285,6 +292,8 @@ pub struct Engine {
     voices: VoiceLibrary,
     vocab: Vocab,
     report: LoadReport,
+    /// The stored precision of every weight of a quantized model file (`None` for a float checkpoint).
+    precisions: Option<BTreeMap<String, warble_quant::Precision>>,
     g2p: Mutex<HashMap<Language, Arc<dyn G2p>>>,
     /// The GE2E speaker encoder, built on first use (cloning, similarity).
     encoder: std::sync::OnceLock<warble_speaker::SpeakerEncoder>,
@@ -305,7 +314,17 @@ impl Engine {
         };
         let t = Instant::now();
         let cache = opts.cache_dir.clone().unwrap_or_else(warble_weights::default_cache_dir);
-        let (mut weights, info) = warble_weights::load_cached(&model_file, &cache)?;
+        // A Warble quantized file is read directly (memory-mapped and dequantized: already quick, so it bypasses
+        // the converted-weights cache); anything else goes through warble-weights and its cache.
+        let (mut weights, weights_cached, quant_scheme, precisions) = if is_quantized_model(&model_file) {
+            let q = warble_quant::QuantizedModel::read(&model_file)?;
+            let precisions = q.precisions();
+            let scheme = q.scheme.clone();
+            (q.into_weight_map(), false, Some(scheme), Some(precisions))
+        } else {
+            let (weights, info) = warble_weights::load_cached(&model_file, &cache)?;
+            (weights, info.cache_hit, None, None)
+        };
         weights.check_layout(warble_weights::kokoro_v1_0_layout(), "Kokoro-82M v1.0")?;
         let weights_time = t.elapsed();
         let t = Instant::now();
@@ -317,8 +336,16 @@ impl Engine {
             vocab,
             g2p: Mutex::new(HashMap::new()),
             encoder: std::sync::OnceLock::new(),
-            report: LoadReport { model_file, voices_path, weights_cached: info.cache_hit, weights_time, build_time },
+            report: LoadReport { model_file, voices_path, weights_cached, weights_time, build_time, quant_scheme },
+            precisions,
         })
+    }
+
+    /// The stored precision (`f32`, `bf16`, `int8`, `int4`) of every weight when the model was loaded from a
+    /// quantized file (`warble quantize`); `None` for a float checkpoint. The model itself computes in f32 from
+    /// the dequantized weights.
+    pub fn weight_precisions(&self) -> Option<&BTreeMap<String, warble_quant::Precision>> {
+        self.precisions.as_ref()
     }
 
     pub fn load_report(&self) -> &LoadReport {
@@ -362,6 +389,15 @@ impl Engine {
     /// --generator burn`). Turning them on for a GPU backend would copy tensors to the host and back.
     pub fn set_cpu_kernels(&mut self, on: bool) {
         self.model.decoder.generator.set_host_kernels(on);
+    }
+
+    /// The generator's CPU kernels with every residual-stack convolution in INT8 (weights per output channel,
+    /// activations per call; `warble_quant::conv`), whatever precision the loaded file has: for comparisons
+    /// (`cargo xtask bench --generator int8`). A quantized model file turns on the convolutions its policy
+    /// names by itself.
+    pub fn set_int8_generator(&mut self) {
+        let only = std::env::var("WQ_ONLY").ok();
+        self.model.decoder.generator.set_host_int8(&|k| only.as_ref().is_none_or(|o| o.split(',').any(|p| k.contains(p))));
     }
 
     /// Speaks a phoneme string (Kokoro's symbols). Strings over 510 symbols are split at punctuation or spaces
@@ -444,6 +480,11 @@ impl Engine {
 /// The batch calls decode whole model calls (the reference computation).
 fn whole(opts: &SynthesisOptions) -> SynthesisOptions {
     SynthesisOptions { latency: Latency::Whole, ..opts.clone() }
+}
+
+/// A `.safetensors` file with Warble's quantization metadata (only the header is read).
+fn is_quantized_model(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("safetensors")) && warble_quant::is_quantized_file(path)
 }
 
 fn check_speed(speed: f32) -> Result<(), EngineError> {
