@@ -1,10 +1,12 @@
 //! The generator's convolution kernels on their real shapes (c07's lengths: 5,640 columns at 256 channels,
-//! 33,841 at 128), Warble's direct AVX-512 kernel against the im2col + GEMM fallback. No weights needed.
+//! 33,841 at 128), Warble's direct AVX-512 kernel against the im2col + GEMM fallback and the INT8 kernel of
+//! `warble-quant` (with and without quantizing its input, VNNI where the CPU has it). No weights needed.
 //! Throughput is in multiply-accumulates, so criterion's "elem/s" reads as MAC/s.
 
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use warble_quant::conv::{Int8Conv, QuantizedRows};
 use warble_vocoder::host::{HostConv, PaddedRows};
 
 fn conv(c: &mut Criterion) {
@@ -21,11 +23,21 @@ fn conv(c: &mut Criterion) {
         let input = PaddedRows::from_rows(&x, channels, t);
         let direct = HostConv::new(&weight, &bias, channels, channels, kernel, dilation);
         let gemm = direct.clone().without_direct_kernel();
+        let int8 = Int8Conv::new(&weight, &bias, channels, channels, kernel, dilation);
+        let mut quantized = QuantizedRows::new();
+        quantized.quantize(channels, t, |c| &x[c * t..][..t]);
         let mut y = vec![0.0; channels * t];
         group.throughput(Throughput::Elements((channels * channels * kernel * t) as u64));
         let shape = format!("c{channels}_k{kernel}_d{dilation}_t{t}");
         group.bench_function(BenchmarkId::new("direct", &shape), |b| {
             b.iter(|| direct.forward_padded(&input, &mut y, false))
+        });
+        group.bench_function(BenchmarkId::new("int8", &shape), |b| b.iter(|| int8.forward(&quantized, &mut y, false)));
+        group.bench_function(BenchmarkId::new("int8_with_quantize", &shape), |b| {
+            b.iter(|| {
+                quantized.quantize(channels, t, |c| &x[c * t..][..t]);
+                int8.forward(&quantized, &mut y, false)
+            })
         });
         group.bench_function(BenchmarkId::new("im2col_gemm", &shape), |b| {
             b.iter(|| gemm.forward_padded(&input, &mut y, false))

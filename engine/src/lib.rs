@@ -328,7 +328,16 @@ impl Engine {
         weights.check_layout(warble_weights::kokoro_v1_0_layout(), "Kokoro-82M v1.0")?;
         let weights_time = t.elapsed();
         let t = Instant::now();
-        let model = KokoroModel::load(&mut weights, &device)?;
+        let mut model = KokoroModel::load(&mut weights, &device)?;
+        // The residual-stack convolutions a quantized file stores in INT8 run on the INT8 kernel (CPU only:
+        // elsewhere the dequantized weights run in f32).
+        if let Some(p) = &precisions
+            && model.decoder.generator.host.is_some()
+        {
+            let int8 =
+                |key: &str| p.get(&format!("decoder.generator.{key}.weight")) == Some(&warble_quant::Precision::Int8);
+            model.decoder.generator.set_host_int8(&int8);
+        }
         let build_time = t.elapsed();
         Ok(Self {
             model,
@@ -342,10 +351,16 @@ impl Engine {
     }
 
     /// The stored precision (`f32`, `bf16`, `int8`, `int4`) of every weight when the model was loaded from a
-    /// quantized file (`warble quantize`); `None` for a float checkpoint. The model itself computes in f32 from
-    /// the dequantized weights.
+    /// quantized file (`warble quantize`); `None` for a float checkpoint. The generator's residual-stack
+    /// convolutions stored in INT8 compute in INT8 on the CPU ([`Engine::uses_int8_kernels`]); every other
+    /// weight is dequantized once at load and computes in f32.
     pub fn weight_precisions(&self) -> Option<&BTreeMap<String, warble_quant::Precision>> {
         self.precisions.as_ref()
+    }
+
+    /// Whether any of the generator's convolutions run on the INT8 kernel.
+    pub fn uses_int8_kernels(&self) -> bool {
+        self.model.decoder.generator.uses_int8()
     }
 
     pub fn load_report(&self) -> &LoadReport {
@@ -394,10 +409,11 @@ impl Engine {
     /// The generator's CPU kernels with every residual-stack convolution in INT8 (weights per output channel,
     /// activations per call; `warble_quant::conv`), whatever precision the loaded file has: for comparisons
     /// (`cargo xtask bench --generator int8`). A quantized model file turns on the convolutions its policy
-    /// names by itself.
+    /// names by itself. Nothing changes where the CPU kernels are off (a GPU backend).
     pub fn set_int8_generator(&mut self) {
-        let only = std::env::var("WQ_ONLY").ok();
-        self.model.decoder.generator.set_host_int8(&|k| only.as_ref().is_none_or(|o| o.split(',').any(|p| k.contains(p))));
+        if self.model.decoder.generator.host.is_some() {
+            self.model.decoder.generator.set_host_int8(&|_| true);
+        }
     }
 
     /// Speaks a phoneme string (Kokoro's symbols). Strings over 510 symbols are split at punctuation or spaces

@@ -1,5 +1,7 @@
 //! warble-quant: reduced-precision Kokoro-82M.
 //!
+//! * [`conv`]: the INT8 convolution the generator's residual stacks run on (AVX-512 VNNI `vpdpbusd` where the
+//!   CPU has it, a portable integer kernel with identical results elsewhere).
 //! * [`scheme`]: the number formats (symmetric INT8 per output channel, INT4 in blocks of 32 with f16 scales,
 //!   BF16) and their quantize/dequantize functions.
 //! * [`policy`]: which weight gets which precision — ordered glob rules over the canonical keys, the built-in
@@ -7,6 +9,7 @@
 //! * [`format`]: the quantized model file (safetensors with Warble metadata; `quant/README.md`), its atomic
 //!   writer and memory-mapped reader, and the dequantization into a `warble_weights::WeightMap`.
 
+pub mod conv;
 mod error;
 pub mod format;
 pub mod policy;

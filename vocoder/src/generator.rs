@@ -9,6 +9,8 @@ use burn::tensor::{Tensor, TensorData};
 
 use warble_acoustic::nn::{AdaIn1d, Conv1d, ConvTranspose1d, Linear, LoadError, Loader, key};
 
+use warble_quant::conv::{Int8Conv, QuantizedRows};
+
 use crate::host::{HostConv, PaddedRows, adain_snake_padded};
 use crate::source::{SineGenConfig, SourceNoise, harmonic_source};
 use crate::stft::Stft;
@@ -90,22 +92,49 @@ impl AdaInResBlock1 {
 /// Host copies of one [`AdaInResBlock1`]'s convolutions and Snake parameters, for [`crate::host`].
 #[derive(Debug, Clone)]
 pub struct HostResBlock {
-    convs1: Vec<HostConv>,
-    convs2: Vec<HostConv>,
+    convs1: Vec<ResConv>,
+    convs2: Vec<ResConv>,
     alpha1: Vec<Vec<f32>>,
     alpha2: Vec<Vec<f32>>,
 }
 
+/// One residual-stack convolution on the host: f32, or INT8 (weights per output channel, its input quantized
+/// per call; see [`warble_quant::conv`]).
+#[derive(Debug, Clone)]
+enum ResConv {
+    F32(HostConv),
+    Int8(Int8Conv),
+}
+
+impl ResConv {
+    /// `y (+)= conv(x)`; an INT8 convolution quantizes `x` into `quantized` first.
+    fn forward(&self, x: &PaddedRows, quantized: &mut QuantizedRows, y: &mut [f32], accumulate: bool) {
+        match self {
+            ResConv::F32(conv) => conv.forward_padded(x, y, accumulate),
+            ResConv::Int8(conv) => {
+                quantized.quantize(x.channels(), x.len(), |c| x.row(c));
+                conv.forward(quantized, y, accumulate);
+            }
+        }
+    }
+}
+
 impl AdaInResBlock1 {
-    fn host(&self) -> HostResBlock {
-        let conv = |c: &Conv1d| {
+    /// `int8(name)` says which convolutions (`convs1.0`, `convs2.2`, …) run in INT8.
+    fn host(&self, int8: &dyn Fn(&str) -> bool) -> HostResBlock {
+        let conv = |c: &Conv1d, name: String| {
             let [c_out, c_in, k] = c.weight.val().dims();
             let bias = c.bias.as_ref().map_or_else(|| vec![0.0; c_out], |b| to_host(b.val()));
-            HostConv::new(&to_host(c.weight.val()), &bias, c_out, c_in, k, c.dilation)
+            let weight = to_host(c.weight.val());
+            if int8(&name) {
+                ResConv::Int8(Int8Conv::new(&weight, &bias, c_out, c_in, k, c.dilation))
+            } else {
+                ResConv::F32(HostConv::new(&weight, &bias, c_out, c_in, k, c.dilation))
+            }
         };
         HostResBlock {
-            convs1: self.convs1.iter().map(conv).collect(),
-            convs2: self.convs2.iter().map(conv).collect(),
+            convs1: self.convs1.iter().enumerate().map(|(j, c)| conv(c, format!("convs1.{j}"))).collect(),
+            convs2: self.convs2.iter().enumerate().map(|(j, c)| conv(c, format!("convs2.{j}"))).collect(),
             alpha1: self.alpha1.iter().map(|a| to_host(a.val())).collect(),
             alpha2: self.alpha2.iter().map(|a| to_host(a.val())).collect(),
         }
@@ -114,15 +143,15 @@ impl AdaInResBlock1 {
     /// [`AdaInResBlock1::forward`] on the host, in place on `x [C, T]` (row-major); `scratch` holds the
     /// buffers, reused across calls.
     fn forward_host(&self, host: &HostResBlock, x: &mut [f32], t: usize, style: &Tensor<2>, scratch: &mut HostScratch) {
-        let HostScratch { padded, hidden } = scratch;
+        let HostScratch { padded, quantized, hidden } = scratch;
         hidden.resize(x.len(), 0.0);
         for j in 0..host.convs1.len() {
             let (gamma, beta) = self.adain1[j].style_affine(style.clone());
             adain_snake_padded(x, t, &to_host(gamma), &to_host(beta), &host.alpha1[j], padded);
-            host.convs1[j].forward_padded(padded, hidden, false);
+            host.convs1[j].forward(padded, quantized, hidden, false);
             let (gamma, beta) = self.adain2[j].style_affine(style.clone());
             adain_snake_padded(hidden, t, &to_host(gamma), &to_host(beta), &host.alpha2[j], padded);
-            host.convs2[j].forward_padded(padded, x, true);
+            host.convs2[j].forward(padded, quantized, x, true);
         }
     }
 }
@@ -131,6 +160,7 @@ impl AdaInResBlock1 {
 #[derive(Default)]
 struct HostScratch {
     padded: PaddedRows,
+    quantized: QuantizedRows,
     hidden: Vec<f32>,
 }
 
@@ -256,14 +286,37 @@ impl Generator {
     }
 
     /// Turns the CPU kernels of the residual stacks on (copying their weights to the host) or off (everything
-    /// in Burn tensor operations, what non-CPU devices run). They are on by default on the CPU device.
+    /// in Burn tensor operations, what non-CPU devices run). They are on by default on the CPU device, in f32.
     pub fn set_host_kernels(&mut self, on: bool) {
-        self.host = on.then(|| {
-            Arc::new(HostGenerator {
-                noise_res: self.noise_res.iter().map(AdaInResBlock1::host).collect(),
-                resblocks: self.resblocks.iter().map(AdaInResBlock1::host).collect(),
-            })
-        });
+        self.host = on.then(|| self.host_generator(&|_| false));
+    }
+
+    /// The CPU kernels with the residual-stack convolutions that `int8(key)` names in INT8; `key` is the
+    /// convolution's checkpoint key below the generator (`resblocks.3.convs1.0`, `noise_res.1.convs2.2`).
+    /// Their weights are quantized per output channel here: from a Warble INT8 file, whose weights are
+    /// already on that grid, this gives back exactly the stored integers.
+    pub fn set_host_int8(&mut self, int8: &dyn Fn(&str) -> bool) {
+        self.host = Some(self.host_generator(int8));
+    }
+
+    /// Whether any residual-stack convolution runs in INT8.
+    pub fn uses_int8(&self) -> bool {
+        self.host.as_ref().is_some_and(|h| {
+            h.noise_res
+                .iter()
+                .chain(&h.resblocks)
+                .any(|b| b.convs1.iter().chain(&b.convs2).any(|c| matches!(c, ResConv::Int8(_))))
+        })
+    }
+
+    fn host_generator(&self, int8: &dyn Fn(&str) -> bool) -> Arc<HostGenerator> {
+        let blocks = |name: &str, blocks: &[AdaInResBlock1]| -> Vec<HostResBlock> {
+            blocks.iter().enumerate().map(|(i, b)| b.host(&|conv: &str| int8(&format!("{name}.{i}.{conv}")))).collect()
+        };
+        Arc::new(HostGenerator {
+            noise_res: blocks("noise_res", &self.noise_res),
+            resblocks: blocks("resblocks", &self.resblocks),
+        })
     }
 
     /// The same generator without the CPU kernels, for comparisons.

@@ -78,6 +78,11 @@ impl PaddedRows {
         &mut self.data[c * self.stride + PAD..][..self.t]
     }
 
+    /// The `t` signal columns of row `c`.
+    pub fn row(&self, c: usize) -> &[f32] {
+        &self.data[c * self.stride + PAD..][..self.t]
+    }
+
     /// Every row's signal columns, for filling them in parallel.
     fn rows_mut(&mut self) -> impl IndexedParallelIterator<Item = &mut [f32]> {
         let t = self.t;

@@ -2,7 +2,7 @@
 //! real-time factor, time per stage, peak memory and model load time (cold: conversion from ONNX; warm: from
 //! the converted cache).
 //!
-//! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]` with `WARBLE_MODEL_DIR` set.
+//! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host|int8] [--out DIR]` with `WARBLE_MODEL_DIR` set.
 //! `--stream [--long-seconds S]`: streaming latency, lead over playback and throughput instead (`stream.rs`).
 //! `--out DIR` writes each case's audio (`<case>.f32`, raw little-endian f32 at 24 kHz) and durations
 //! (`<case>.json`), so two backends' outputs can be compared sample by sample.
@@ -29,7 +29,7 @@ fn main() -> Result<()> {
         Some("train-speaker") => speaker::run(&args[1..]),
         Some("clone-eval") => clone_eval::run(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host] [--out DIR]\n       \
+            "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host|int8] [--out DIR]\n       \
              cargo xtask bench --stream [--runs N] [--long-seconds S]\n       {}",
             loadtest::USAGE
         ),
@@ -95,7 +95,8 @@ fn bench(args: &[String]) -> Result<()> {
         "default" => {}
         "burn" => engine.set_cpu_kernels(false),
         "host" => engine.set_cpu_kernels(true),
-        other => bail!("--generator takes burn or host, not {other}"),
+        "int8" => engine.set_int8_generator(),
+        other => bail!("--generator takes burn, host or int8, not {other}"),
     }
     let warm_report = engine.load_report().clone();
     let _ = std::fs::remove_dir_all(&cache);

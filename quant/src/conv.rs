@@ -1,0 +1,771 @@
+//! The INT8 convolution of the generator's residual stacks (Kokoro's hot path: ~170 GMAC of its ~190 for a
+//! 7-second sentence).
+//!
+//! `y[o][t] = bias[o] + Σ_c Σ_k w[o][c][k] · x[c][t + k·d − pad]` with
+//! * weights symmetric INT8 per output channel: `w ≈ w_scale[o] · qw[o][c][k]`, `qw ∈ −127..=127`;
+//! * activations asymmetric UINT8 per call (one scale and zero point for the whole `[C, T]` input, taken from
+//!   its range at run time, so no calibration): `x ≈ x_scale · (qx − zero)`, `qx ∈ 0..=255`, the padding
+//!   stored as `zero` (an exact 0);
+//! * the sum in exact `i32`: `y[o][t] = x_scale · w_scale[o] · (Σ qw·qx − zero · Σ qw) + bias[o]`.
+//!
+//! Two kernels with bit-identical results (the integer sums are exact and the float epilogue is the same
+//! fused multiply-add): AVX-512 VNNI (`vpdpbusd`: 64 u8×i8 products per instruction, four times the f32 FMA's
+//! 16) where the CPU has it, and a portable integer kernel elsewhere. The layout follows the f32 direct kernel
+//! of `warble-vocoder` (`host.rs`): a 4-channel × 96-sample output block stays in 24 registers for the whole
+//! reduction; the input is stored four channels interleaved per time step (`[C/4][T][4]` bytes), exactly the
+//! four bytes `vpdpbusd` multiplies into one 32-bit lane, so a tap is 6 loads, 4 broadcasts and 24 dot
+//! products.
+
+use rayon::prelude::*;
+
+/// Zero columns (stored as the zero point) before and after each row of [`QuantizedRows`]; the widest "same"
+/// padding of the generator's convolutions is `5·(11 − 1)/2 = 25`.
+pub const PAD: usize = 32;
+/// Output samples one kernel call computes per output channel (6 vectors of 16 lanes).
+const TILE_T: usize = 96;
+/// Output channels one kernel call computes, and input channels one 32-bit lane holds.
+const GROUP: usize = 4;
+/// Parallel jobs a convolution is cut into at least (time tiles × channel-group splits).
+const MIN_JOBS: usize = 16;
+
+/// Which integer kernel runs a convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// AVX-512 VNNI (`vpdpbusd` on 512-bit vectors).
+    Avx512Vnni,
+    /// Plain Rust integer loops: any CPU, the same results.
+    Portable,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vnni")
+        {
+            return Kernel::Avx512Vnni;
+        }
+        Kernel::Portable
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn is_available(self) -> bool {
+        match self {
+            Kernel::Portable => true,
+            Kernel::Avx512Vnni => Kernel::detect() == Kernel::Avx512Vnni,
+        }
+    }
+}
+
+/// Scale classes of [`QuantizedRows`]: class `b` quantizes in steps of `R / 255 / 2^b` (`R` = the widest range
+/// of any channel group), so a group whose range is an eighth of the widest gets 8× finer steps.
+pub const CLASSES: usize = 4;
+
+/// A `[C, T]` signal quantized to UINT8, stored `[⌈C/4⌉][PAD + T + pad][4]`: four channels interleaved per
+/// column (one group), [`PAD`] zero-point columns before each row and at least `PAD` after (rows are padded to
+/// whole output tiles), missing channels of the last group filled with the zero point.
+///
+/// One scale for the whole signal wastes most of the 256 levels: the residual stacks' inputs (Snake outputs)
+/// have channels whose ranges differ a hundredfold (median ~10, widest ~40–130, narrowest < 1). So each group
+/// of four channels gets the finest of [`CLASSES`] power-of-two scales its range fits in, and its own zero
+/// point; the convolution sums each class in exact integers and turns it into floats once per class.
+#[derive(Debug, Default, Clone)]
+pub struct QuantizedRows {
+    data: Vec<u32>,
+    channels: usize,
+    t: usize,
+    /// Columns per group row.
+    stride: usize,
+    /// Step of each class.
+    class_scale: [f32; CLASSES],
+    /// Groups of each class, in order.
+    class_groups: [Vec<u32>; CLASSES],
+    /// Per group: its class and zero point.
+    group_class: Vec<u8>,
+    group_zero: Vec<u8>,
+}
+
+impl QuantizedRows {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Quantizes `x [channels, t]` given row by row (`row(c)` is channel `c`'s `t` samples). Each group's
+    /// range includes 0, so the padding (the zero point) is an exact 0.
+    pub fn quantize<'a, F>(&mut self, channels: usize, t: usize, row: F)
+    where
+        F: Fn(usize) -> &'a [f32] + Sync,
+    {
+        let groups = channels.div_ceil(GROUP);
+        let ranges: Vec<(f32, f32)> = (0..groups)
+            .into_par_iter()
+            .map(|g| {
+                (g * GROUP..(g * GROUP + GROUP).min(channels))
+                    .map(|c| min_max(row(c)))
+                    .fold((0.0f32, 0.0f32), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+            })
+            .collect();
+        let widest = ranges.iter().map(|(lo, hi)| hi - lo).fold(0.0f32, f32::max);
+        // No usable range (all zeros, or an infinity): one step of 1, every zero point 0.
+        let top = if widest > 0.0 && widest.is_finite() { widest / 255.0 } else { 1.0 };
+        self.class_scale = std::array::from_fn(|b| top / (1u32 << b) as f32);
+        self.class_groups.iter_mut().for_each(Vec::clear);
+        self.group_class.clear();
+        self.group_zero.clear();
+        for (g, &(lo, hi)) in ranges.iter().enumerate() {
+            let range = hi - lo;
+            let mut b = 0;
+            while b + 1 < CLASSES && range <= 255.0 * self.class_scale[b + 1] {
+                b += 1;
+            }
+            let zero = if range.is_finite() { (-lo / self.class_scale[b]).round().clamp(0.0, 255.0) as u8 } else { 0 };
+            self.class_groups[b].push(g as u32);
+            self.group_class.push(b as u8);
+            self.group_zero.push(zero);
+        }
+        let stride = PAD + t.div_ceil(TILE_T) * TILE_T + PAD;
+        self.data.resize(groups * stride, 0);
+        (self.channels, self.t, self.stride) = (channels, t, stride);
+        let (scales, classes, zeros) = (&self.class_scale, &self.group_class, &self.group_zero);
+        self.data.par_chunks_mut(stride).enumerate().for_each(|(g, dst)| {
+            let zero = zeros[g];
+            let (inv, zf) = (1.0 / scales[classes[g] as usize], zero as f32);
+            let rows: [Option<&[f32]>; GROUP] = std::array::from_fn(|j| {
+                let c = g * GROUP + j;
+                (c < channels).then(|| &row(c)[..t])
+            });
+            // The padding (and the columns a shorter earlier signal left) hold the zero point: an exact 0.
+            let fill = u32::from_le_bytes([zero; 4]);
+            dst[..PAD].fill(fill);
+            dst[PAD + t..].fill(fill);
+            let dst = &mut dst[PAD..][..t];
+            match rows {
+                [Some(a), Some(b), Some(c), Some(d)] => pack4([a, b, c, d], dst, inv, zf),
+                _ => {
+                    for (i, out) in dst.iter_mut().enumerate() {
+                        *out = u32::from_le_bytes(std::array::from_fn(|j| {
+                            rows[j].map_or(zero, |r| quantize_one(r[i], inv, zf))
+                        }));
+                    }
+                }
+            }
+        });
+    }
+
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    pub fn len(&self) -> usize {
+        self.t
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.t == 0
+    }
+
+    /// `(scale, zero point)` of channel `c`: a stored byte `q` stands for `scale · (q − zero)`.
+    pub fn quantization(&self, c: usize) -> (f32, u8) {
+        let g = c / GROUP;
+        (self.class_scale[self.group_class[g] as usize], self.group_zero[g])
+    }
+
+    /// The value the stored byte for channel `c`, sample `i` stands for (tests, diagnostics).
+    pub fn dequantized(&self, c: usize, i: usize) -> f32 {
+        let word = self.data[(c / GROUP) * self.stride + PAD + i].to_le_bytes();
+        let (scale, zero) = self.quantization(c);
+        scale * (word[c % GROUP] as f32 - zero as f32)
+    }
+}
+
+/// `(min(0, min row), max(0, max row))` in 16 independent lanes (so that it vectorises).
+fn min_max(row: &[f32]) -> (f32, f32) {
+    const LANES: usize = 16;
+    let (mut lo, mut hi) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for i in 0..LANES {
+            lo[i] = if chunk[i] < lo[i] { chunk[i] } else { lo[i] };
+            hi[i] = if chunk[i] > hi[i] { chunk[i] } else { hi[i] };
+        }
+    }
+    for (i, &v) in tail.iter().enumerate() {
+        lo[i] = lo[i].min(v);
+        hi[i] = hi[i].max(v);
+    }
+    let lo = lo.iter().fold(0.0f32, |a, &b| a.min(b));
+    let hi = hi.iter().fold(0.0f32, |a, &b| a.max(b));
+    // An infinity makes the range non-finite (`quantize` then falls back to scale 1); NaNs are skipped by the
+    // comparisons and stored as 0.
+    (lo, hi)
+}
+
+/// Quantizes 4 rows into interleaved words: `out[i] = bytes(q(a[i]), q(b[i]), q(c[i]), q(d[i]))` with
+/// `q(v) = ⌊clamp(v·inv + zero, 0, 255) + ½⌋`.
+fn pack4(rows: [&[f32]; GROUP], out: &mut [u32], inv: f32, zero: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F.
+        return unsafe { pack4_avx512(rows, out, inv, zero) };
+    }
+    pack4_portable(rows, out, inv, zero)
+}
+
+#[inline(always)]
+fn quantize_one(v: f32, inv: f32, zero: f32) -> u8 {
+    (v.mul_add(inv, zero).clamp(0.0, 255.0) + 0.5) as u8
+}
+
+fn pack4_portable(rows: [&[f32]; GROUP], out: &mut [u32], inv: f32, zero: f32) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u32::from_le_bytes(std::array::from_fn(|j| quantize_one(rows[j][i], inv, zero)));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn pack4_avx512(rows: [&[f32]; GROUP], out: &mut [u32], inv: f32, zero: f32) {
+    use std::arch::x86_64::*;
+    let n = out.len();
+    let body = n / 16 * 16;
+    // SAFETY: every row holds at least `n` samples (checked by the caller's slicing); 16-lane steps below `body`.
+    unsafe {
+        let (vinv, vzero) = (_mm512_set1_ps(inv), _mm512_set1_ps(zero));
+        let (lo, hi, half) = (_mm512_setzero_ps(), _mm512_set1_ps(255.0), _mm512_set1_ps(0.5));
+        let mut i = 0;
+        while i < body {
+            let mut word = _mm512_setzero_si512();
+            for (j, row) in rows.iter().enumerate() {
+                let v = _mm512_fmadd_ps(_mm512_loadu_ps(row.as_ptr().add(i)), vinv, vzero);
+                // max/min return the second operand for NaN, so a NaN sample clamps to 0 as in the portable code.
+                let v = _mm512_add_ps(_mm512_min_ps(_mm512_max_ps(v, lo), hi), half);
+                let q = _mm512_cvttps_epi32(v);
+                word = _mm512_or_si512(word, _mm512_sllv_epi32(q, _mm512_set1_epi32(8 * j as i32)));
+            }
+            _mm512_storeu_si512(out.as_mut_ptr().add(i) as *mut _, word);
+            i += 16;
+        }
+    }
+    let tail: [&[f32]; GROUP] = std::array::from_fn(|j| &rows[j][body..n]);
+    pack4_portable(tail, &mut out[body..], inv, zero);
+}
+
+/// A stride-1, "same"-padded Conv1d with INT8 weights (symmetric, per output channel) over [`QuantizedRows`].
+#[derive(Debug, Clone)]
+pub struct Int8Conv {
+    /// `[⌈C_out/4⌉][⌈C_in/4⌉][K][4 outputs][4 inputs]`: the kernel's broadcasts in the order it reads them.
+    packed: Vec<i8>,
+    /// Per output channel: the weight scale and the bias.
+    w_scale: Vec<f32>,
+    /// `[C_out][⌈C_in/4⌉]`: `Σ_k Σ_{c in group} qw`, which the group's zero point multiplies.
+    w_sum: Vec<i32>,
+    bias: Vec<f32>,
+    c_in: usize,
+    c_out: usize,
+    kernel: usize,
+    dilation: usize,
+    code: Kernel,
+}
+
+impl Int8Conv {
+    /// Quantizes PyTorch's `weight [C_out, C_in, K]` (row-major) per output channel: `scale = max|w|/127`.
+    pub fn new(weight: &[f32], bias: &[f32], c_out: usize, c_in: usize, kernel: usize, dilation: usize) -> Self {
+        assert_eq!(weight.len(), c_out * c_in * kernel, "conv weight shape");
+        let row = c_in * kernel;
+        let mut q = vec![0i8; weight.len()];
+        let mut scales = vec![0.0f32; c_out];
+        for o in 0..c_out {
+            let (qr, sc) = quantize_row_int8(&weight[o * row..][..row]);
+            q[o * row..][..row].copy_from_slice(&qr);
+            scales[o] = sc;
+        }
+        Self::from_int8(&q, &scales, bias, c_out, c_in, kernel, dilation)
+    }
+
+    /// From weights already quantized: `q [C_out, C_in, K]` with `weight ≈ scale[o] · q`.
+    pub fn from_int8(
+        q: &[i8],
+        scale: &[f32],
+        bias: &[f32],
+        c_out: usize,
+        c_in: usize,
+        kernel: usize,
+        dilation: usize,
+    ) -> Self {
+        assert_eq!(q.len(), c_out * c_in * kernel, "conv weight shape");
+        assert_eq!(scale.len(), c_out, "conv weight scales");
+        assert_eq!(bias.len(), c_out, "conv bias shape");
+        assert!(kernel % 2 == 1, "same padding needs an odd kernel");
+        assert!(dilation * (kernel - 1) / 2 <= PAD, "padding wider than QuantizedRows keeps");
+        let at = |o: usize, c: usize, k: usize| {
+            if o < c_out && c < c_in { q[(o * c_in + c) * kernel + k] } else { 0 }
+        };
+        let (og, cg) = (c_out.div_ceil(GROUP), c_in.div_ceil(GROUP));
+        let mut packed = Vec::with_capacity(og * cg * kernel * GROUP * GROUP);
+        for g in 0..og {
+            for c in 0..cg {
+                for k in 0..kernel {
+                    for j in 0..GROUP {
+                        packed.extend((0..GROUP).map(|i| at(g * GROUP + j, c * GROUP + i, k)));
+                    }
+                }
+            }
+        }
+        let w_sum = (0..c_out)
+            .flat_map(|o| {
+                (0..cg).map(move |g| {
+                    (g * GROUP..(g * GROUP + GROUP).min(c_in))
+                        .flat_map(|c| (0..kernel).map(move |k| at(o, c, k) as i32))
+                        .sum::<i32>()
+                })
+            })
+            .collect();
+        Self {
+            packed,
+            w_scale: scale.to_vec(),
+            w_sum,
+            bias: bias.to_vec(),
+            c_in,
+            c_out,
+            kernel,
+            dilation,
+            code: Kernel::detect(),
+        }
+    }
+
+    /// The same convolution on another kernel (tests force [`Kernel::Portable`]). Panics if the CPU lacks it.
+    pub fn with_kernel(mut self, code: Kernel) -> Self {
+        assert!(code.is_available(), "{code:?} is not available on this CPU");
+        self.code = code;
+        self
+    }
+
+    pub fn kernel_code(&self) -> Kernel {
+        self.code
+    }
+
+    /// `y [C_out, T] = conv(x)`, or `y += conv(x)` with `accumulate` (a residual connection).
+    pub fn forward(&self, x: &QuantizedRows, y: &mut [f32], accumulate: bool) {
+        let t = x.t;
+        assert_eq!(x.channels, self.c_in, "conv input channels");
+        assert_eq!(y.len(), self.c_out * t, "conv output shape");
+        if t == 0 || self.c_out == 0 {
+            return;
+        }
+        let first = PAD - self.dilation * (self.kernel - 1) / 2;
+        let groups = self.c_out.div_ceil(GROUP);
+        let cg = self.c_in.div_ceil(GROUP);
+        let group_len = cg * self.kernel * GROUP * GROUP;
+        // The classes that hold groups (with no input channels, one empty class: the output is the bias), and
+        // per class and output channel the zero points' total `Σ_g zero_g · Σ qw`.
+        let mut classes: Vec<usize> = (0..CLASSES).filter(|&b| !x.class_groups[b].is_empty()).collect();
+        if classes.is_empty() {
+            classes.push(0);
+        }
+        let offsets: Vec<Vec<i32>> = classes
+            .iter()
+            .map(|&b| {
+                (0..self.c_out)
+                    .map(|o| {
+                        let sums = &self.w_sum[o * cg..][..cg];
+                        x.class_groups[b].iter().map(|&g| x.group_zero[g as usize] as i32 * sums[g as usize]).sum()
+                    })
+                    .collect()
+            })
+            .collect();
+        let out = SendPtr(y.as_mut_ptr());
+        // Time tiles across the cores; a short input (a streaming window) also splits its channel groups.
+        let tiles = t.div_ceil(TILE_T);
+        let splits = MIN_JOBS.div_ceil(tiles).clamp(1, groups);
+        let per_split = groups.div_ceil(splits);
+        let min_len = (tiles * splits / 32).clamp(1, 4);
+        (0..tiles * splits).into_par_iter().with_min_len(min_len).for_each(|job| {
+            let (tile, split) = (job / splits, job % splits);
+            let t0 = tile * TILE_T;
+            let n = TILE_T.min(t - t0);
+            let dst = out;
+            let mut edge = [0.0f32; GROUP * TILE_T];
+            for g in split * per_split..((split + 1) * per_split).min(groups) {
+                let o = g * GROUP;
+                let full = n == TILE_T && o + GROUP <= self.c_out;
+                let (yp, y_stride) = if full {
+                    // SAFETY: a whole tile of existing channels: columns t0..t0 + 96 of rows o..o + 4 lie in `y`.
+                    (unsafe { dst.0.add(o * t + t0) }, t)
+                } else {
+                    for j in 0..GROUP {
+                        for i in 0..TILE_T {
+                            edge[j * TILE_T + i] = if accumulate && o + j < self.c_out && i < n {
+                                // SAFETY: row o + j exists and column t0 + i < t.
+                                unsafe { *dst.0.add((o + j) * t + t0 + i) }
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
+                    (edge.as_mut_ptr(), TILE_T)
+                };
+                let w = &self.packed[g * group_len..][..group_len];
+                let x0 = (first + t0) as isize;
+                for (n_class, (&b, offset)) in classes.iter().zip(&offsets).enumerate() {
+                    let ep = Epilogue {
+                        scale: std::array::from_fn(|j| self.w_scale.get(o + j).map_or(0.0, |s| s * x.class_scale[b])),
+                        offset: std::array::from_fn(|j| offset.get(o + j).copied().unwrap_or(0)),
+                        // The bias once; the classes after the first add to what the first wrote.
+                        bias: std::array::from_fn(|j| {
+                            if n_class == 0 { self.bias.get(o + j).copied().unwrap_or(0.0) } else { 0.0 }
+                        }),
+                        accumulate: accumulate || n_class > 0,
+                    };
+                    // SAFETY: the block reads columns first + t0 .. first + t0 + 95 + dilation·(K−1) of the
+                    // listed group rows, inside the stride (rows are padded to whole tiles plus PAD on both
+                    // sides); it writes its own columns of `y` (disjoint across jobs) or the local `edge`.
+                    unsafe { self.tile(x, x0, &x.class_groups[b], w, yp, y_stride, &ep) };
+                }
+                if !full {
+                    for j in 0..GROUP.min(self.c_out - o) {
+                        for i in 0..n {
+                            // SAFETY: as above.
+                            unsafe { *dst.0.add((o + j) * t + t0 + i) = edge[j * TILE_T + i] };
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// One 4-channel × 96-sample block over the input groups `groups` (one scale class), input column `x0`
+    /// (relative to a group row's start) first.
+    ///
+    /// # Safety
+    /// `y` must be valid for 4 rows of `y_stride` floats × 96 columns; `x0 + 96 + dilation·(K−1) ≤ stride`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(
+        &self,
+        x: &QuantizedRows,
+        x0: isize,
+        groups: &[u32],
+        w: &[i8],
+        y: *mut f32,
+        y_stride: usize,
+        ep: &Epilogue,
+    ) {
+        let (k, d) = (self.kernel, self.dilation);
+        // SAFETY: forwarded; the VNNI kernel is only selected where the CPU has it.
+        unsafe {
+            let xp = x.data.as_ptr().offset(x0);
+            match self.code {
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Avx512Vnni => match k {
+                    3 => tile_vnni::<3>(xp, x.stride, groups, w.as_ptr(), 3, d, y, y_stride, ep),
+                    7 => tile_vnni::<7>(xp, x.stride, groups, w.as_ptr(), 7, d, y, y_stride, ep),
+                    11 => tile_vnni::<11>(xp, x.stride, groups, w.as_ptr(), 11, d, y, y_stride, ep),
+                    k => tile_vnni::<0>(xp, x.stride, groups, w.as_ptr(), k, d, y, y_stride, ep),
+                },
+                _ => tile_portable(xp, x.stride, groups, w, k, d, y, y_stride, ep),
+            }
+        }
+    }
+}
+
+/// Symmetric INT8 of one output channel's weights: `(q, scale)` with `w ≈ scale · q`, `q ∈ −127..=127`
+/// (an all-zero row gets scale 0 and zeros).
+pub fn quantize_row_int8(w: &[f32]) -> (Vec<i8>, f32) {
+    let peak = w.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+    if peak == 0.0 || !peak.is_finite() {
+        return (vec![0; w.len()], 0.0);
+    }
+    let scale = peak / 127.0;
+    (w.iter().map(|&v| (v / scale).round().clamp(-127.0, 127.0) as i8).collect(), scale)
+}
+
+/// What turns a block's exact integer sums into floats: `y = (Σ − offset) · scale + bias` (one fused
+/// multiply-add), then `+ y_old` when accumulating.
+struct Epilogue {
+    scale: [f32; GROUP],
+    offset: [i32; GROUP],
+    bias: [f32; GROUP],
+    accumulate: bool,
+}
+
+#[inline(always)]
+fn finish(sum: i32, j: usize, old: f32, ep: &Epilogue) -> f32 {
+    let v = ((sum - ep.offset[j]) as f32).mul_add(ep.scale[j], ep.bias[j]);
+    if ep.accumulate { old + v } else { v }
+}
+
+/// The portable kernel: the same sums in plain integer loops.
+///
+/// # Safety
+/// As [`Int8Conv::tile`]; `x` points at the block's first input column of group row 0.
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_portable(
+    x: *const u32,
+    x_stride: usize,
+    groups: &[u32],
+    w: &[i8],
+    kernel: usize,
+    dilation: usize,
+    y: *mut f32,
+    y_stride: usize,
+    ep: &Epilogue,
+) {
+    let mut acc = [[0i32; TILE_T]; GROUP];
+    let span = TILE_T + dilation * (kernel - 1);
+    for &c in groups {
+        let c = c as usize;
+        // SAFETY: the caller guarantees the row's span lies inside the buffer.
+        let row = unsafe { std::slice::from_raw_parts(x.add(c * x_stride), span) };
+        for k in 0..kernel {
+            let wk = &w[(c * kernel + k) * GROUP * GROUP..][..GROUP * GROUP];
+            let cols = &row[k * dilation..][..TILE_T];
+            for (j, acc_j) in acc.iter_mut().enumerate() {
+                let wj: [i32; GROUP] = std::array::from_fn(|i| wk[j * GROUP + i] as i32);
+                for (a, &word) in acc_j.iter_mut().zip(cols) {
+                    let b = word.to_le_bytes();
+                    *a += wj[0] * b[0] as i32 + wj[1] * b[1] as i32 + wj[2] * b[2] as i32 + wj[3] * b[3] as i32;
+                }
+            }
+        }
+    }
+    for (j, acc_j) in acc.iter().enumerate() {
+        for (i, &s) in acc_j.iter().enumerate() {
+            // SAFETY: the caller guarantees 4 rows × 96 columns of `y`.
+            unsafe {
+                let p = y.add(j * y_stride + i);
+                *p = finish(s, j, *p, ep);
+            }
+        }
+    }
+}
+
+/// The VNNI kernel: 24 accumulators of 16 `i32` lanes (4 output channels × 96 samples) for the reduction
+/// over the listed input groups and the taps; each step loads 6 vectors (16 columns × 4 interleaved channels each), broadcasts
+/// 4 weight words (one per output channel) and issues 24 `vpdpbusd`. `K` is the kernel size when known at
+/// compile time (so the tap loop unrolls), else 0.
+///
+/// # Safety
+/// As [`tile_portable`]; the CPU must have AVX-512F/BW and VNNI.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_vnni<const K: usize>(
+    x: *const u32,
+    x_stride: usize,
+    groups: &[u32],
+    w: *const i8,
+    kernel: usize,
+    dilation: usize,
+    y: *mut f32,
+    y_stride: usize,
+    ep: &Epilogue,
+) {
+    use std::arch::x86_64::*;
+    let kernel = if K > 0 { K } else { kernel };
+    const V: usize = TILE_T / 16;
+    // SAFETY: the caller guarantees the pointers are valid for the block.
+    unsafe {
+        let mut acc = [[_mm512_setzero_si512(); V]; GROUP];
+        // Cache lines of one group row that a block reads: 96 columns plus the taps' reach, 16 per line.
+        let row_lines = (TILE_T + dilation * (kernel - 1)).div_ceil(16);
+        for (n, &c) in groups.iter().enumerate() {
+            let c = c as usize;
+            let row = x.add(c * x_stride);
+            let mut wp = (w as *const i32).add(c * kernel * GROUP);
+            if let Some(&next) = groups.get(n + 1) {
+                let next = x.wrapping_add(next as usize * x_stride);
+                for l in 0..row_lines {
+                    _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(16 * l) as *const i8);
+                }
+            }
+            for k in 0..kernel {
+                let xp = row.add(k * dilation);
+                let mut xs = [_mm512_setzero_si512(); V];
+                for (v, xv) in xs.iter_mut().enumerate() {
+                    *xv = _mm512_loadu_si512(xp.add(16 * v) as *const _);
+                }
+                for (j, acc_j) in acc.iter_mut().enumerate() {
+                    let wj = _mm512_set1_epi32(wp.add(j).read_unaligned());
+                    for (a, &xv) in acc_j.iter_mut().zip(&xs) {
+                        *a = _mm512_dpbusd_epi32(*a, xv, wj);
+                    }
+                }
+                wp = wp.add(GROUP);
+            }
+        }
+        for (j, acc_j) in acc.iter().enumerate() {
+            let offset = _mm512_set1_epi32(ep.offset[j]);
+            let (scale, bias) = (_mm512_set1_ps(ep.scale[j]), _mm512_set1_ps(ep.bias[j]));
+            for (v, &a) in acc_j.iter().enumerate() {
+                let p = y.add(j * y_stride + 16 * v);
+                let mut r = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, offset)), scale, bias);
+                if ep.accumulate {
+                    r = _mm512_add_ps(_mm512_loadu_ps(p), r);
+                }
+                _mm512_storeu_ps(p, r);
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: used only to hand disjoint column ranges of one buffer to the tiles.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// The definition on the dequantized operands, in f64: what the integer kernels must equal up to the
+    /// epilogue's f32 rounding.
+    #[allow(clippy::too_many_arguments)]
+    fn reference(
+        conv: &Int8Conv,
+        q: &[i8],
+        x: &QuantizedRows,
+        c_out: usize,
+        c_in: usize,
+        k: usize,
+        d: usize,
+    ) -> Vec<f64> {
+        let t = x.len();
+        let pad = (d * (k - 1) / 2) as isize;
+        let mut y = vec![0.0f64; c_out * t];
+        for o in 0..c_out {
+            for j in 0..t {
+                let mut acc = conv.bias[o] as f64;
+                for c in 0..c_in {
+                    for kk in 0..k {
+                        let s = j as isize + (kk * d) as isize - pad;
+                        if s >= 0 && (s as usize) < t {
+                            let w = conv.w_scale[o] as f64 * q[(o * c_in + c) * k + kk] as f64;
+                            acc += w * x.dequantized(c, s as usize) as f64;
+                        }
+                    }
+                }
+                y[o * t + j] = acc;
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn kernels_match_the_definition_across_tiles_edges_and_odd_channels() {
+        for (c_in, c_out, k, d, t) in [
+            (3, 4, 3, 1, 5),
+            (5, 3, 11, 5, 7),
+            (5, 8, 11, 5, 7),
+            (8, 6, 7, 3, TILE_T + 37),
+            (8, 8, 7, 3, 2 * TILE_T),
+            (16, 12, 11, 5, 3 * TILE_T + 1),
+            (7, 4, 1, 1, TILE_T - 1),
+            (12, 20, 3, 1, 40 * TILE_T + 3),
+        ] {
+            let w = pseudo_random(c_out * c_in * k, 1);
+            let b = pseudo_random(c_out, 2);
+            // Skewed inputs (a Snake output is mostly positive) so that the zero points are not 128, and
+            // channels of very different ranges so that several scale classes are used.
+            let spread = [1.0f32, 0.3, 0.05, 2.0, 0.01, 0.6, 0.15];
+            let xs: Vec<f32> = pseudo_random(c_in * t, 3)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (3.0 * v + 1.2) * spread[(i / t) % 7])
+                .collect();
+            let residual = pseudo_random(c_out * t, 4);
+            let mut x = QuantizedRows::new();
+            x.quantize(c_in, t, |c| &xs[c * t..][..t]);
+            let portable = Int8Conv::new(&w, &b, c_out, c_in, k, d).with_kernel(Kernel::Portable);
+            let q: Vec<i8> = (0..c_out).flat_map(|o| quantize_row_int8(&w[o * c_in * k..][..c_in * k]).0).collect();
+            let want = reference(&portable, &q, &x, c_out, c_in, k, d);
+            let mut got = vec![0.0f32; c_out * t];
+            portable.forward(&x, &mut got, false);
+            let worst = got.iter().zip(&want).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+            assert!(worst < 1e-4, "portable: c_in {c_in} c_out {c_out} k {k} d {d} t {t}: {worst}");
+            let mut acc = residual.clone();
+            portable.forward(&x, &mut acc, true);
+            for ((a, r), g) in acc.iter().zip(&residual).zip(&got) {
+                assert!((a - (r + g)).abs() <= 1e-6 * (1.0 + a.abs()), "portable accumulate");
+            }
+            if Kernel::Avx512Vnni.is_available() {
+                let vnni = portable.clone().with_kernel(Kernel::Avx512Vnni);
+                let mut fast = vec![0.0f32; c_out * t];
+                vnni.forward(&x, &mut fast, false);
+                assert_eq!(fast, got, "VNNI differs from portable: c_in {c_in} c_out {c_out} k {k} d {d} t {t}");
+                let mut fast_acc = residual.clone();
+                vnni.forward(&x, &mut fast_acc, true);
+                assert_eq!(fast_acc, acc, "VNNI accumulate differs: c_in {c_in} c_out {c_out} k {k} d {d} t {t}");
+            } else {
+                eprintln!("this CPU has no AVX-512 VNNI: only the portable kernel was checked");
+            }
+        }
+    }
+
+    #[test]
+    fn the_quantized_conv_is_close_to_the_float_conv() {
+        // Real-valued weights and inputs: the two roundings (weights to 1/254 of their row peak, inputs to 1/255
+        // of their range) keep the output within a small fraction of its spread.
+        let (c_in, c_out, k, d, t) = (64, 16, 7, 3, 500);
+        let w: Vec<f32> = pseudo_random(c_out * c_in * k, 5).iter().map(|v| v * 0.05).collect();
+        let xs: Vec<f32> = pseudo_random(c_in * t, 6).iter().map(|v| v * 2.0 + 0.5).collect();
+        let b = vec![0.1; c_out];
+        let mut x = QuantizedRows::new();
+        x.quantize(c_in, t, |c| &xs[c * t..][..t]);
+        let conv = Int8Conv::new(&w, &b, c_out, c_in, k, d);
+        let mut got = vec![0.0f32; c_out * t];
+        conv.forward(&x, &mut got, false);
+        let pad = (d * (k - 1) / 2) as isize;
+        let (mut err, mut power) = (0.0f64, 0.0f64);
+        for o in 0..c_out {
+            for j in 0..t {
+                let mut acc = b[o] as f64;
+                for c in 0..c_in {
+                    for kk in 0..k {
+                        let s = j as isize + (kk * d) as isize - pad;
+                        if s >= 0 && (s as usize) < t {
+                            acc += w[(o * c_in + c) * k + kk] as f64 * xs[c * t + s as usize] as f64;
+                        }
+                    }
+                }
+                err += (got[o * t + j] as f64 - acc).powi(2);
+                power += acc * acc;
+            }
+        }
+        let snr = 10.0 * (power / err).log10();
+        assert!(snr > 38.0, "INT8 conv SNR {snr:.1} dB");
+    }
+
+    #[test]
+    fn quantization_keeps_zero_exact_and_survives_odd_inputs() {
+        let mut x = QuantizedRows::new();
+        let xs = [0.0f32, 1.0, -2.0, 0.5];
+        x.quantize(1, 4, |_| &xs[..]);
+        assert_eq!(x.dequantized(0, 0), 0.0);
+        let (scale, zero) = x.quantization(0);
+        assert!((scale - 3.0 / 255.0).abs() < 1e-7 && zero == 170, "{scale} {zero}");
+        // All zeros, and non-finite values: no NaN scale, no panic.
+        let zeros = [0.0f32; 8];
+        x.quantize(1, 8, |_| &zeros[..]);
+        assert_eq!((x.quantization(0).1, x.dequantized(0, 3)), (0, 0.0));
+        let bad = [f32::NAN, 1.0, f32::INFINITY];
+        x.quantize(1, 3, |_| &bad[..]);
+        assert!(x.quantization(0).0.is_finite());
+        let (q, s) = quantize_row_int8(&[0.0, 0.0]);
+        assert_eq!((q, s), (vec![0, 0], 0.0));
+    }
+}
