@@ -235,6 +235,12 @@ impl KokoroModel {
     /// edges lack the neighbours' context: callers that window a chunk add a halo of frames on each side and
     /// keep the middle ([`crate`]'s renderer). `0..frames()` is the whole-chunk computation, exactly.
     pub fn render_frames(&self, p: &Prepared, start: usize, end: usize) -> (Vec<f32>, StageTimes) {
+        self.render_frames_with(p, start, end, false)
+    }
+
+    /// [`KokoroModel::render_frames`], with `int8` the generator's residual stacks on the INT8 kernel (a
+    /// stream's first window: [`crate::WindowPolicy::int8_first_window`]).
+    pub fn render_frames_with(&self, p: &Prepared, start: usize, end: usize, int8: bool) -> (Vec<f32>, StageTimes) {
         let end = end.min(p.frames);
         let start = start.min(end);
         let len = end - start;
@@ -260,7 +266,7 @@ impl KokoroModel {
 
         let t = Instant::now();
         let har = p.spectrum.clone().narrow(2, per_col * start, per_col * len + 1);
-        let post = self.decoder.generator.conv_post_from_spectrum(x, p.timbre.clone(), har);
+        let post = self.decoder.generator.conv_post_from_spectrum_with(x, p.timbre.clone(), har, int8);
         let _ = post.clone().narrow(2, 0, 1).into_data();
         times.generator = t.elapsed();
 

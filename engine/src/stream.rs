@@ -96,6 +96,9 @@ pub struct WindowPolicy {
     /// The first call decodes each window's frames alone: a whole-call decoder run there would delay the
     /// first audio, or (run before the second window) make playback wait for it.
     pub whole_decoder: bool,
+    /// Run the generator's residual stacks of an utterance's first window on the INT8 kernel (CPU only), the
+    /// rest as the model's precision says: the first audio sooner, at a small cost in that window alone.
+    pub int8_first_window: bool,
 }
 
 impl Default for WindowPolicy {
@@ -108,6 +111,7 @@ impl Default for WindowPolicy {
             fade_samples: 240,
             first_call_symbols: 40,
             whole_decoder: true,
+            int8_first_window: true,
         }
     }
 }
@@ -162,6 +166,8 @@ struct Rendering {
     prepared: Prepared,
     next_frame: usize,
     window: usize,
+    /// The utterance's first call: its first window is the audio the listener waits for.
+    first_call: bool,
     /// The previous window's samples past its end, to cross-fade with the next window's start.
     lookahead: Vec<f32>,
 }
@@ -404,8 +410,8 @@ impl<'e> Pipeline<'e> {
             Latency::Low(w) => (4 * w.first_frames).min(w.max_frames),
             Latency::Whole => usize::MAX,
         };
-        self.cold = false;
-        self.current = Some(Rendering { prepared, next_frame: 0, window, lookahead: Vec::new() });
+        let first_call = std::mem::replace(&mut self.cold, false);
+        self.current = Some(Rendering { prepared, next_frame: 0, window, first_call, lookahead: Vec::new() });
         Ok(())
     }
 
@@ -428,7 +434,8 @@ impl<'e> Pipeline<'e> {
                 }
                 let lo = a.saturating_sub(halo);
                 let hi = (b + halo).min(frames);
-                let (audio, times) = model.render_frames(&r.prepared, lo, hi);
+                let int8 = w.int8_first_window && r.first_call && a == 0;
+                let (audio, times) = model.render_frames_with(&r.prepared, lo, hi, int8);
                 let from = (a - lo) * SAMPLES_PER_FRAME;
                 let to = (b - lo) * SAMPLES_PER_FRAME;
                 let mut out = audio[from..to].to_vec();

@@ -232,20 +232,8 @@ fn end_to_end_spectra_match_the_reference() {
         let gold_dur: Vec<usize> = golden_f32(&case, "durations.npy").i64.iter().map(|&d| d as usize).collect();
         // The pairing below zips the two: a token count mismatch must fail, not drop the tail from the comparison.
         assert_eq!(out.durations.len(), gold_dur.len(), "{} end-to-end token count", name(&case));
-        // Pair frames token by token so that a one-frame flip at a near tie does not shift the comparison.
-        let (mut ours, mut theirs) = (vec![], vec![]);
-        let (mut fo, mut ft) = (0usize, 0usize);
-        for (&a, &b) in out.durations.iter().zip(&gold_dur) {
-            for i in 0..a.min(b) {
-                ours.push(fo + i);
-                theirs.push(ft + i);
-            }
-            fo += a;
-            ft += b;
-        }
-        let so: Vec<f32> = frame_log_spectra(&out.audio, &ours).concat();
-        let st: Vec<f32> = frame_log_spectra(&want, &theirs).concat();
-        let corr = pearson(&so, &st);
+        // Frames paired token by token so that a one-frame flip at a near tie does not shift the comparison.
+        let corr = paired_spectral_correlation(&out.audio, &out.durations, &want, &gold_dur);
         println!("{} end-to-end log-spectrogram correlation {corr:.4}", name(&case));
         assert!(corr >= 0.98, "{} log-spectrogram correlation {corr:.4} < 0.98", name(&case));
     }

@@ -194,6 +194,10 @@ pub struct Generator {
     /// turned off with [`Generator::without_host_kernels`].
     #[module(skip)]
     pub host: Option<Arc<HostGenerator>>,
+    /// The same kernels with every residual-stack convolution in INT8, for the audio a listener waits for
+    /// (a stream's first window; see [`Generator::conv_post_from_spectrum_with`]). Built with `host`.
+    #[module(skip)]
+    pub host_int8: Option<Arc<HostGenerator>>,
 }
 
 /// Host copies of the generator's residual stacks.
@@ -280,6 +284,7 @@ impl Generator {
             n_fft: cfg.n_fft,
             hop: cfg.hop,
             host: None,
+            host_int8: None,
         };
         generator.set_host_kernels(*l.device() == burn::tensor::Device::flex());
         Ok(generator)
@@ -289,6 +294,7 @@ impl Generator {
     /// in Burn tensor operations, what non-CPU devices run). They are on by default on the CPU device, in f32.
     pub fn set_host_kernels(&mut self, on: bool) {
         self.host = on.then(|| self.host_generator(&|_| false));
+        self.host_int8 = on.then(|| self.host_generator(&|_| true));
     }
 
     /// The CPU kernels with the residual-stack convolutions that `int8(key)` names in INT8; `key` is the
@@ -297,6 +303,7 @@ impl Generator {
     /// already on that grid, this gives back exactly the stored integers.
     pub fn set_host_int8(&mut self, int8: &dyn Fn(&str) -> bool) {
         self.host = Some(self.host_generator(int8));
+        self.host_int8 = Some(self.host_generator(&|_| true));
     }
 
     /// Whether any residual-stack convolution runs in INT8.
@@ -355,7 +362,20 @@ impl Generator {
     }
 
     /// The upsampling trunk and `conv_post`, given the source spectrum from [`Generator::source_spectrum`].
-    pub fn conv_post_from_spectrum(&self, mut x: Tensor<3>, style: Tensor<2>, har: Tensor<3>) -> Tensor<3> {
+    pub fn conv_post_from_spectrum(&self, x: Tensor<3>, style: Tensor<2>, har: Tensor<3>) -> Tensor<3> {
+        self.conv_post_from_spectrum_with(x, style, har, false)
+    }
+
+    /// [`Generator::conv_post_from_spectrum`], with `int8` every residual-stack convolution on the INT8 kernel
+    /// (where the CPU kernels are on; otherwise as without).
+    pub fn conv_post_from_spectrum_with(
+        &self,
+        mut x: Tensor<3>,
+        style: Tensor<2>,
+        har: Tensor<3>,
+        int8: bool,
+    ) -> Tensor<3> {
+        let host = if int8 { self.host_int8.as_ref().or(self.host.as_ref()) } else { self.host.as_ref() };
         let kernels = self.resblocks.len() / self.ups.len();
         for i in 0..self.ups.len() {
             x = leaky_relu(x, 0.1);
@@ -365,7 +385,7 @@ impl Generator {
                 x = x.pad([(0, 0), (0, 0), (1, 0)], PadMode::Reflect);
             }
             let blocks = &self.resblocks[i * kernels..(i + 1) * kernels];
-            x = match &self.host {
+            x = match host {
                 Some(host) => {
                     let device = x.device();
                     let [_, c, t] = x.dims();

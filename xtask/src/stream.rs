@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use warble_engine::{Engine, Input, Latency, SAMPLE_RATE, Synthesis, SynthesisOptions};
+use warble_engine::{Engine, Input, Latency, SAMPLE_RATE, Synthesis, SynthesisOptions, WindowPolicy};
 
 use crate::{ms, percentile};
 
@@ -48,20 +48,29 @@ pub fn run(engine: &Engine, runs: usize, long_seconds: f64) -> Result<()> {
         "| request | words | audio s | batch wall s | stream first audio p50 / p95 ms | stream wall s | stream / batch throughput (audio s per s) |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (name, text) in [("one sentence", SENTENCE), ("3-sentence paragraph", PARAGRAPH)] {
-        let _ = engine.synthesize_text(text, None, &opts)?;
+    // The same requests with the first window in the model's own precision (no INT8 first window), for the
+    // comparison in the same run.
+    let mut plain = opts.clone();
+    plain.latency = Latency::Low(WindowPolicy { int8_first_window: false, ..Default::default() });
+    for (name, text, opts) in [
+        ("one sentence", SENTENCE, &opts),
+        ("3-sentence paragraph", PARAGRAPH, &opts),
+        ("one sentence, first window not INT8", SENTENCE, &plain),
+        ("3-sentence paragraph, first window not INT8", PARAGRAPH, &plain),
+    ] {
+        let _ = engine.synthesize_text(text, None, opts)?;
         let mut firsts = Vec::new();
         let mut stream_walls = Vec::new();
         let mut batch_walls = Vec::new();
         let (mut audio, mut stream_audio) = (0.0, 0.0);
         for _ in 0..runs {
             let t = Instant::now();
-            let s = engine.synthesize_text(text, None, &opts)?;
+            let s = engine.synthesize_text(text, None, opts)?;
             batch_walls.push(t.elapsed());
             audio = s.seconds();
             let t = Instant::now();
             let mut first = None;
-            for c in engine.stream(Input::text(text), &opts)? {
+            for c in engine.stream(Input::text(text), opts)? {
                 let c = c?;
                 stream_audio = (c.start_sample + c.samples.len() as u64) as f64 / f64::from(SAMPLE_RATE);
                 if first.is_none() && !c.samples.is_empty() {

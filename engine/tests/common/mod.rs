@@ -158,6 +158,24 @@ pub fn frame_log_spectra(audio: &[f32], frames: &[usize]) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Log-spectrogram correlation of two renderings of the same tokens whose durations may differ: frames are
+/// paired token by token (the first `min(a, b)` frames of each token), so that a one-frame flip at a near tie
+/// does not shift the rest of the comparison.
+pub fn paired_spectral_correlation(audio_a: &[f32], dur_a: &[usize], audio_b: &[f32], dur_b: &[usize]) -> f64 {
+    assert_eq!(dur_a.len(), dur_b.len(), "token counts differ");
+    let (mut fa, mut fb) = (vec![], vec![]);
+    let (mut oa, mut ob) = (0usize, 0usize);
+    for (&a, &b) in dur_a.iter().zip(dur_b) {
+        for i in 0..a.min(b) {
+            fa.push(oa + i);
+            fb.push(ob + i);
+        }
+        oa += a;
+        ob += b;
+    }
+    pearson(&frame_log_spectra(audio_a, &fa).concat(), &frame_log_spectra(audio_b, &fb).concat())
+}
+
 pub fn pearson(a: &[f32], b: &[f32]) -> f64 {
     let n = a.len() as f64;
     let ma = a.iter().map(|&x| x as f64).sum::<f64>() / n;
