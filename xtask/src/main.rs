@@ -9,9 +9,12 @@
 //!
 //! `cargo xtask loadtest [--clients N] [--seconds S] [--first-byte-runs N] [--port P]`: the speech server under
 //! load, in-process on 127.0.0.1 (`loadtest.rs`).
+//!
+//! `cargo xtask quant-report [--cases a,b] [--out FILE]`: each layer group's INT8/INT4 sensitivity (`quant_report.rs`).
 
 mod clone_eval;
 mod loadtest;
+mod quant_report;
 mod speaker;
 mod stream;
 
@@ -28,10 +31,12 @@ fn main() -> Result<()> {
         Some("loadtest") => loadtest::run(&args[1..]),
         Some("train-speaker") => speaker::run(&args[1..]),
         Some("clone-eval") => clone_eval::run(&args[1..]),
+        Some("quant-report") => quant_report::run(&args[1..]),
         _ => bail!(
             "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host|int8] [--out DIR]\n       \
-             cargo xtask bench --stream [--runs N] [--long-seconds S]\n       {}",
-            loadtest::USAGE
+             cargo xtask bench --stream [--runs N] [--long-seconds S]\n       {}\n       {}",
+            loadtest::USAGE,
+            quant_report::USAGE
         ),
     }
 }
