@@ -25,7 +25,7 @@ fn conv(c: &mut Criterion) {
         let gemm = direct.clone().without_direct_kernel();
         let int8 = Int8Conv::new(&weight, &bias, channels, channels, kernel, dilation);
         let mut quantized = QuantizedRows::new();
-        quantized.quantize(channels, t, |c| &x[c * t..][..t]);
+        quantized.quantize(channels, t, int8.halo(), |c| &x[c * t..][..t]);
         let mut y = vec![0.0; channels * t];
         group.throughput(Throughput::Elements((channels * channels * kernel * t) as u64));
         let shape = format!("c{channels}_k{kernel}_d{dilation}_t{t}");
@@ -35,7 +35,7 @@ fn conv(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("int8", &shape), |b| b.iter(|| int8.forward(&quantized, &mut y, false)));
         group.bench_function(BenchmarkId::new("int8_with_quantize", &shape), |b| {
             b.iter(|| {
-                quantized.quantize(channels, t, |c| &x[c * t..][..t]);
+                quantized.quantize(channels, t, int8.halo(), |c| &x[c * t..][..t]);
                 int8.forward(&quantized, &mut y, false)
             })
         });

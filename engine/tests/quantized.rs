@@ -17,21 +17,6 @@ fn quiet() -> SynthesisOptions {
     o
 }
 
-/// Per-frame (600-sample) RMS, the loudness envelope.
-fn envelope(audio: &[f32]) -> Vec<f64> {
-    audio.chunks(600).map(|c| (c.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / c.len() as f64).sqrt()).collect()
-}
-
-fn correlation(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let (ma, mb) = (a.iter().sum::<f64>() / n as f64, b.iter().sum::<f64>() / n as f64);
-    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
-    cov / (va * vb).sqrt()
-}
-
 #[test]
 fn quantized_files_load_report_their_precisions_and_speak() {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("warble-converted");
@@ -43,10 +28,15 @@ fn quantized_files_load_report_their_precisions_and_speak() {
     let reference = engine();
     assert!(reference.weight_precisions().is_none(), "a float checkpoint has no stored precisions");
     assert_eq!(reference.load_report().quant_scheme, None);
-    let f32_out = reference.synthesize_phonemes(PHONEMES, &quiet()).unwrap();
-    let f32_frames: usize = f32_out.chunks.iter().flat_map(|c| &c.durations).sum();
+    // The issue's quality measure on a golden case: durations identical, token-paired log-spectrogram
+    // correlation with the f32 model (source noise off on both).
+    let golden = info(&case("c07_en_100"));
+    let ids = &golden.input_ids[1..golden.input_ids.len() - 1];
+    let f32_out = reference.model().synthesize(ids, &golden.style, golden.speed, SourceNoise::Off);
 
-    for (scheme, big) in [(Scheme::Int8, Precision::Int8), (Scheme::Int4Mixed, Precision::Int4)] {
+    // Limits a little under the measured values (int8 0.9XX, int4-mixed 0.9XX on c07; the issue asks ≥ 0.98 and
+    // ≥ 0.96 on average over its cases).
+    for (scheme, big, min_corr) in [(Scheme::Int8, Precision::Int8, 0.98), (Scheme::Int4Mixed, Precision::Int4, 0.96)] {
         let file = dir.join(format!("kokoro-{scheme}.safetensors"));
         QuantizedModel::quantize(&weights, &scheme.policy().unwrap(), scheme.name(), scheme.name())
             .unwrap()
@@ -69,14 +59,23 @@ fn quantized_files_load_report_their_precisions_and_speak() {
         assert_eq!(p["decoder.generator.resblocks.0.convs1.0.weight"], Precision::Int8);
         assert_eq!(p["decoder.generator.conv_post.weight"], Precision::F32);
 
-        let out = e.synthesize_phonemes(PHONEMES, &quiet()).unwrap();
-        let frames: usize = out.chunks.iter().flat_map(|c| &c.durations).sum();
-        let r = correlation(&envelope(&f32_out.audio), &envelope(&out.audio));
-        eprintln!("{scheme}: {frames} frames (f32 {f32_frames}), loudness-envelope correlation with f32 {r:.4}");
+        // The generator's residual stacks stored in INT8 run on the INT8 kernel.
+        assert!(e.uses_int8_kernels(), "{scheme}: the INT8 convolutions are not in use");
+        let out = e.model().synthesize(ids, &golden.style, golden.speed, SourceNoise::Off);
+        let same = out.durations.iter().zip(&f32_out.durations).filter(|(a, b)| a == b).count();
+        let same = same as f64 / f32_out.durations.len() as f64;
+        let corr = paired_spectral_correlation(&out.audio, &out.durations, &f32_out.audio, &f32_out.durations);
+        eprintln!(
+            "{scheme} c07: durations identical {:.1} %, log-spectrogram correlation with f32 {corr:.4}",
+            100.0 * same
+        );
         assert!(out.audio.iter().all(|x| x.is_finite()));
-        assert!(frames.abs_diff(f32_frames) * 10 <= f32_frames, "{scheme}: {frames} frames vs f32 {f32_frames}");
-        assert!(r > 0.8, "{scheme}: envelope correlation {r:.3} with the f32 output");
+        assert!(same >= 0.95, "{scheme}: durations identical at {:.1} % of tokens", 100.0 * same);
+        assert!(corr >= min_corr, "{scheme}: log-spectrogram correlation {corr:.4} < {min_corr}");
+        // and the text path speaks through it
+        assert!(!e.synthesize_phonemes(PHONEMES, &quiet()).unwrap().audio.is_empty());
     }
+    assert!(!reference.uses_int8_kernels(), "a float model computes in f32");
 
     // a damaged quantized file is an engine error that names the file and says it is truncated
     let bytes = std::fs::read(dir.join("kokoro-int8.safetensors")).unwrap();

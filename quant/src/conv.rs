@@ -18,9 +18,6 @@
 
 use rayon::prelude::*;
 
-/// Zero columns (stored as the zero point) before and after each row of [`QuantizedRows`]; the widest "same"
-/// padding of the generator's convolutions is `5·(11 − 1)/2 = 25`.
-pub const PAD: usize = 32;
 /// Output samples one kernel call computes per output channel (6 vectors of 16 lanes).
 const TILE_T: usize = 96;
 /// Output channels one kernel call computes, and input channels one 32-bit lane holds.
@@ -60,31 +57,45 @@ impl Kernel {
 }
 
 /// Scale classes of [`QuantizedRows`]: class `b` quantizes in steps of `R / 255 / 2^b` (`R` = the widest range
-/// of any channel group), so a group whose range is an eighth of the widest gets 8× finer steps.
+/// of any channel group in the tile), so a group whose range is an eighth of the widest gets 8× finer steps.
 pub const CLASSES: usize = 4;
 
-/// A `[C, T]` signal quantized to UINT8, stored `[⌈C/4⌉][PAD + T + pad][4]`: four channels interleaved per
-/// column (one group), [`PAD`] zero-point columns before each row and at least `PAD` after (rows are padded to
-/// whole output tiles), missing channels of the last group filled with the zero point.
+/// A `[C, T]` signal quantized to UINT8 for one convolution, tile by tile: for each output tile of 96 samples,
+/// the input columns it reads (the tile and a halo of `dilation·(K−1)/2` on each side, zeros outside the
+/// signal) are quantized on their own, stored `[tile][⌈C/4⌉][96 + 2·halo][4]`: four channels interleaved per
+/// column (one group), missing channels of the last group at the zero point.
 ///
-/// One scale for the whole signal wastes most of the 256 levels: the residual stacks' inputs (Snake outputs)
-/// have channels whose ranges differ a hundredfold (median ~10, widest ~40–130, narrowest < 1). So each group
-/// of four channels gets the finest of [`CLASSES`] power-of-two scales its range fits in, and its own zero
-/// point; the convolution sums each class in exact integers and turns it into floats once per class.
+/// One scale for a whole signal wastes most of the 256 levels twice over. Across channels: the residual
+/// stacks' inputs (Snake outputs) have channels whose ranges differ a hundredfold (median ~10, widest ~40–130,
+/// narrowest < 1), so each group of four channels gets the finest of [`CLASSES`] power-of-two scales its range
+/// fits in, and its own zero point; the convolution sums each class in exact integers and turns it into floats
+/// once per class. Across time: speech is loud and quiet, and a quiet stretch quantized with the loud
+/// stretches' step loses most of its detail (the log spectrum weighs quiet frames like loud ones), so the
+/// scales are per tile (~4 ms at the generator's last stage), which costs re-quantizing the halo columns.
 #[derive(Debug, Default, Clone)]
 pub struct QuantizedRows {
+    /// `[tile][group][span]`.
     data: Vec<u32>,
     channels: usize,
     t: usize,
-    /// Columns per group row.
-    stride: usize,
+    halo: usize,
+    /// Columns stored per tile and group: `TILE_T + 2·halo`.
+    span: usize,
+    groups: usize,
+    tiles: Vec<TileScales>,
+}
+
+/// The quantization of one tile's input.
+#[derive(Debug, Default, Clone)]
+struct TileScales {
     /// Step of each class.
     class_scale: [f32; CLASSES],
-    /// Groups of each class, in order.
-    class_groups: [Vec<u32>; CLASSES],
+    /// The groups ordered by class, and where each class starts in that order.
+    order: Vec<u32>,
+    class_start: [usize; CLASSES + 1],
     /// Per group: its class and zero point.
-    group_class: Vec<u8>,
-    group_zero: Vec<u8>,
+    class: Vec<u8>,
+    zero: Vec<u8>,
 }
 
 impl QuantizedRows {
@@ -92,66 +103,61 @@ impl QuantizedRows {
         Self::default()
     }
 
-    /// Quantizes `x [channels, t]` given row by row (`row(c)` is channel `c`'s `t` samples). Each group's
-    /// range includes 0, so the padding (the zero point) is an exact 0.
-    pub fn quantize<'a, F>(&mut self, channels: usize, t: usize, row: F)
+    /// Quantizes `x [channels, t]`, given row by row (`row(c)` is channel `c`'s `t` samples), for a
+    /// convolution whose taps reach `halo` columns on each side (`dilation·(K−1)/2`, [`Int8Conv::halo`]).
+    /// Each group's range includes 0, so the padding (the zero point) is an exact 0.
+    pub fn quantize<'a, F>(&mut self, channels: usize, t: usize, halo: usize, row: F)
     where
         F: Fn(usize) -> &'a [f32] + Sync,
     {
         let groups = channels.div_ceil(GROUP);
-        let ranges: Vec<(f32, f32)> = (0..groups)
-            .into_par_iter()
-            .map(|g| {
-                (g * GROUP..(g * GROUP + GROUP).min(channels))
-                    .map(|c| min_max(row(c)))
-                    .fold((0.0f32, 0.0f32), |a, b| (a.0.min(b.0), a.1.max(b.1)))
-            })
-            .collect();
-        let widest = ranges.iter().map(|(lo, hi)| hi - lo).fold(0.0f32, f32::max);
-        // No usable range (all zeros, or an infinity): one step of 1, every zero point 0.
-        let top = if widest > 0.0 && widest.is_finite() { widest / 255.0 } else { 1.0 };
-        self.class_scale = std::array::from_fn(|b| top / (1u32 << b) as f32);
-        self.class_groups.iter_mut().for_each(Vec::clear);
-        self.group_class.clear();
-        self.group_zero.clear();
-        for (g, &(lo, hi)) in ranges.iter().enumerate() {
-            let range = hi - lo;
-            let mut b = 0;
-            while b + 1 < CLASSES && range <= 255.0 * self.class_scale[b + 1] {
-                b += 1;
-            }
-            let zero = if range.is_finite() { (-lo / self.class_scale[b]).round().clamp(0.0, 255.0) as u8 } else { 0 };
-            self.class_groups[b].push(g as u32);
-            self.group_class.push(b as u8);
-            self.group_zero.push(zero);
+        let span = TILE_T + 2 * halo;
+        let tiles = t.div_ceil(TILE_T);
+        (self.channels, self.t, self.halo, self.span, self.groups) = (channels, t, halo, span, groups);
+        self.data.resize(tiles * groups * span, 0);
+        self.tiles.resize_with(tiles, TileScales::default);
+        if groups == 0 {
+            return;
         }
-        let stride = PAD + t.div_ceil(TILE_T) * TILE_T + PAD;
-        self.data.resize(groups * stride, 0);
-        (self.channels, self.t, self.stride) = (channels, t, stride);
-        let (scales, classes, zeros) = (&self.class_scale, &self.group_class, &self.group_zero);
-        self.data.par_chunks_mut(stride).enumerate().for_each(|(g, dst)| {
-            let zero = zeros[g];
-            let (inv, zf) = (1.0 / scales[classes[g] as usize], zero as f32);
-            let rows: [Option<&[f32]>; GROUP] = std::array::from_fn(|j| {
-                let c = g * GROUP + j;
-                (c < channels).then(|| &row(c)[..t])
-            });
-            // The padding (and the columns a shorter earlier signal left) hold the zero point: an exact 0.
-            let fill = u32::from_le_bytes([zero; 4]);
-            dst[..PAD].fill(fill);
-            dst[PAD + t..].fill(fill);
-            let dst = &mut dst[PAD..][..t];
-            match rows {
-                [Some(a), Some(b), Some(c), Some(d)] => pack4([a, b, c, d], dst, inv, zf),
-                _ => {
-                    for (i, out) in dst.iter_mut().enumerate() {
-                        *out = u32::from_le_bytes(std::array::from_fn(|j| {
-                            rows[j].map_or(zero, |r| quantize_one(r[i], inv, zf))
-                        }));
+        self.data.par_chunks_mut(groups * span).zip(self.tiles.par_iter_mut()).enumerate().for_each(
+            |(tile, (data, info))| {
+                // Signal columns s0 + j for j in lo..hi are inside the signal; the rest of the span is padding.
+                let s0 = (tile * TILE_T) as isize - halo as isize;
+                let lo = (-s0).max(0) as usize;
+                let hi = (t as isize - s0).clamp(0, span as isize) as usize;
+                let cols = |c: usize| &row(c)[(s0 + lo as isize) as usize..(s0 + hi as isize) as usize];
+                let ranges: Vec<(f32, f32)> = (0..groups)
+                    .map(|g| {
+                        (g * GROUP..(g * GROUP + GROUP).min(channels))
+                            .map(|c| min_max(cols(c)))
+                            .fold((0.0f32, 0.0f32), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+                    })
+                    .collect();
+                info.classify(&ranges);
+                for (g, dst) in data.chunks_mut(span).enumerate() {
+                    let zero = info.zero[g];
+                    let (inv, zf) = (1.0 / info.class_scale[info.class[g] as usize], zero as f32);
+                    let fill = u32::from_le_bytes([zero; 4]);
+                    dst[..lo].fill(fill);
+                    dst[hi..].fill(fill);
+                    let dst = &mut dst[lo..hi];
+                    let rows: [Option<&[f32]>; GROUP] = std::array::from_fn(|j| {
+                        let c = g * GROUP + j;
+                        (c < channels).then(|| cols(c))
+                    });
+                    match rows {
+                        [Some(a), Some(b), Some(c), Some(d)] => pack4([a, b, c, d], dst, inv, zf),
+                        _ => {
+                            for (i, out) in dst.iter_mut().enumerate() {
+                                *out = u32::from_le_bytes(std::array::from_fn(|j| {
+                                    rows[j].map_or(zero, |r| quantize_one(r[i], inv, zf))
+                                }));
+                            }
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
     }
 
     pub fn channels(&self) -> usize {
@@ -166,17 +172,60 @@ impl QuantizedRows {
         self.t == 0
     }
 
-    /// `(scale, zero point)` of channel `c`: a stored byte `q` stands for `scale · (q − zero)`.
-    pub fn quantization(&self, c: usize) -> (f32, u8) {
+    /// `(scale, zero point)` of channel `c` in the tile of output column `out`: a stored byte `q` stands for
+    /// `scale · (q − zero)`.
+    pub fn quantization(&self, out: usize, c: usize) -> (f32, u8) {
+        let info = &self.tiles[out / TILE_T];
         let g = c / GROUP;
-        (self.class_scale[self.group_class[g] as usize], self.group_zero[g])
+        (info.class_scale[info.class[g] as usize], info.zero[g])
     }
 
-    /// The value the stored byte for channel `c`, sample `i` stands for (tests, diagnostics).
-    pub fn dequantized(&self, c: usize, i: usize) -> f32 {
-        let word = self.data[(c / GROUP) * self.stride + PAD + i].to_le_bytes();
-        let (scale, zero) = self.quantization(c);
+    /// The value input column `s` of channel `c` has for output column `out` (tests, diagnostics): `s` must lie
+    /// within the halo of `out`'s tile.
+    pub fn dequantized(&self, out: usize, c: usize, s: usize) -> f32 {
+        let tile = out / TILE_T;
+        let j = (s + self.halo).checked_sub(tile * TILE_T).filter(|&j| j < self.span).expect("s outside the tile");
+        let word = self.data[(tile * self.groups + c / GROUP) * self.span + j].to_le_bytes();
+        let (scale, zero) = self.quantization(out, c);
         scale * (word[c % GROUP] as f32 - zero as f32)
+    }
+}
+
+impl TileScales {
+    /// Classes, zero points and the class order from each group's `(min, max)` (both including 0).
+    fn classify(&mut self, ranges: &[(f32, f32)]) {
+        let widest = ranges.iter().map(|(lo, hi)| hi - lo).fold(0.0f32, f32::max);
+        // No usable range (all zeros, or an infinity): steps from 1.
+        let top = if widest > 0.0 && widest.is_finite() { widest / 255.0 } else { 1.0 };
+        self.class_scale = std::array::from_fn(|b| top / (1u32 << b) as f32);
+        self.class.clear();
+        self.zero.clear();
+        let mut count = [0usize; CLASSES];
+        for &(lo, hi) in ranges {
+            let range = hi - lo;
+            let mut b = 0;
+            while b + 1 < CLASSES && range <= 255.0 * self.class_scale[b + 1] {
+                b += 1;
+            }
+            let zero = if range.is_finite() { (-lo / self.class_scale[b]).round().clamp(0.0, 255.0) as u8 } else { 0 };
+            self.class.push(b as u8);
+            self.zero.push(zero);
+            count[b] += 1;
+        }
+        self.class_start[0] = 0;
+        for b in 0..CLASSES {
+            self.class_start[b + 1] = self.class_start[b] + count[b];
+        }
+        let mut next = self.class_start;
+        self.order.resize(ranges.len(), 0);
+        for (g, &b) in self.class.iter().enumerate() {
+            self.order[next[b as usize]] = g as u32;
+            next[b as usize] += 1;
+        }
+    }
+
+    fn groups_of(&self, b: usize) -> &[u32] {
+        &self.order[self.class_start[b]..self.class_start[b + 1]]
     }
 }
 
@@ -299,7 +348,6 @@ impl Int8Conv {
         assert_eq!(scale.len(), c_out, "conv weight scales");
         assert_eq!(bias.len(), c_out, "conv bias shape");
         assert!(kernel % 2 == 1, "same padding needs an odd kernel");
-        assert!(dilation * (kernel - 1) / 2 <= PAD, "padding wider than QuantizedRows keeps");
         let at = |o: usize, c: usize, k: usize| {
             if o < c_out && c < c_in { q[(o * c_in + c) * kernel + k] } else { 0 }
         };
@@ -347,35 +395,24 @@ impl Int8Conv {
         self.code
     }
 
-    /// `y [C_out, T] = conv(x)`, or `y += conv(x)` with `accumulate` (a residual connection).
+    /// Columns the taps reach on each side: the `halo` to quantize this convolution's input with.
+    pub fn halo(&self) -> usize {
+        self.dilation * (self.kernel - 1) / 2
+    }
+
+    /// `y [C_out, T] = conv(x)`, or `y += conv(x)` with `accumulate` (a residual connection). `x` must have
+    /// been quantized with this convolution's [`Int8Conv::halo`].
     pub fn forward(&self, x: &QuantizedRows, y: &mut [f32], accumulate: bool) {
         let t = x.t;
         assert_eq!(x.channels, self.c_in, "conv input channels");
+        assert_eq!(x.halo, self.halo(), "input quantized for another convolution's halo");
         assert_eq!(y.len(), self.c_out * t, "conv output shape");
         if t == 0 || self.c_out == 0 {
             return;
         }
-        let first = PAD - self.dilation * (self.kernel - 1) / 2;
         let groups = self.c_out.div_ceil(GROUP);
         let cg = self.c_in.div_ceil(GROUP);
         let group_len = cg * self.kernel * GROUP * GROUP;
-        // The classes that hold groups (with no input channels, one empty class: the output is the bias), and
-        // per class and output channel the zero points' total `Σ_g zero_g · Σ qw`.
-        let mut classes: Vec<usize> = (0..CLASSES).filter(|&b| !x.class_groups[b].is_empty()).collect();
-        if classes.is_empty() {
-            classes.push(0);
-        }
-        let offsets: Vec<Vec<i32>> = classes
-            .iter()
-            .map(|&b| {
-                (0..self.c_out)
-                    .map(|o| {
-                        let sums = &self.w_sum[o * cg..][..cg];
-                        x.class_groups[b].iter().map(|&g| x.group_zero[g as usize] as i32 * sums[g as usize]).sum()
-                    })
-                    .collect()
-            })
-            .collect();
         let out = SendPtr(y.as_mut_ptr());
         // Time tiles across the cores; a short input (a streaming window) also splits its channel groups.
         let tiles = t.div_ceil(TILE_T);
@@ -384,6 +421,18 @@ impl Int8Conv {
         let min_len = (tiles * splits / 32).clamp(1, 4);
         (0..tiles * splits).into_par_iter().with_min_len(min_len).for_each(|job| {
             let (tile, split) = (job / splits, job % splits);
+            let info = &x.tiles[tile];
+            // The classes that hold groups (with no input channels, one empty class: the output is the bias).
+            let mut classes = [0usize; CLASSES];
+            let mut n_classes = 0;
+            for b in 0..CLASSES {
+                if !info.groups_of(b).is_empty() {
+                    classes[n_classes] = b;
+                    n_classes += 1;
+                }
+            }
+            let n_classes = n_classes.max(1);
+            let xt = &x.data[tile * cg * x.span..][..cg * x.span];
             let t0 = tile * TILE_T;
             let n = TILE_T.min(t - t0);
             let dst = out;
@@ -408,21 +457,28 @@ impl Int8Conv {
                     (edge.as_mut_ptr(), TILE_T)
                 };
                 let w = &self.packed[g * group_len..][..group_len];
-                let x0 = (first + t0) as isize;
-                for (n_class, (&b, offset)) in classes.iter().zip(&offsets).enumerate() {
+                for (n_class, &b) in classes[..n_classes].iter().enumerate() {
+                    let members = info.groups_of(b);
+                    // The zero points' total per output channel: `Σ_g zero_g · Σ qw[o][g]`.
+                    let offset = std::array::from_fn(|j| {
+                        self.w_sum.get((o + j) * cg..(o + j + 1) * cg).map_or(0, |sums| {
+                            members.iter().map(|&m| info.zero[m as usize] as i32 * sums[m as usize]).sum()
+                        })
+                    });
                     let ep = Epilogue {
-                        scale: std::array::from_fn(|j| self.w_scale.get(o + j).map_or(0.0, |s| s * x.class_scale[b])),
-                        offset: std::array::from_fn(|j| offset.get(o + j).copied().unwrap_or(0)),
+                        scale: std::array::from_fn(|j| {
+                            self.w_scale.get(o + j).map_or(0.0, |s| s * info.class_scale[b])
+                        }),
+                        offset,
                         // The bias once; the classes after the first add to what the first wrote.
                         bias: std::array::from_fn(|j| {
                             if n_class == 0 { self.bias.get(o + j).copied().unwrap_or(0.0) } else { 0.0 }
                         }),
                         accumulate: accumulate || n_class > 0,
                     };
-                    // SAFETY: the block reads columns first + t0 .. first + t0 + 95 + dilation·(K−1) of the
-                    // listed group rows, inside the stride (rows are padded to whole tiles plus PAD on both
-                    // sides); it writes its own columns of `y` (disjoint across jobs) or the local `edge`.
-                    unsafe { self.tile(x, x0, &x.class_groups[b], w, yp, y_stride, &ep) };
+                    // SAFETY: the block reads columns 0 .. 96 + dilation·(K−1) = span of the listed group rows
+                    // of this tile's input; it writes its own columns of `y` (disjoint across jobs) or `edge`.
+                    unsafe { self.tile(xt, x.span, members, w, yp, y_stride, &ep) };
                 }
                 if !full {
                     for j in 0..GROUP.min(self.c_out - o) {
@@ -436,16 +492,16 @@ impl Int8Conv {
         });
     }
 
-    /// One 4-channel × 96-sample block over the input groups `groups` (one scale class), input column `x0`
-    /// (relative to a group row's start) first.
+    /// One 4-channel × 96-sample block over the input groups `groups` (one scale class) of a tile's input `x`
+    /// (`[group][stride]` words).
     ///
     /// # Safety
-    /// `y` must be valid for 4 rows of `y_stride` floats × 96 columns; `x0 + 96 + dilation·(K−1) ≤ stride`.
+    /// `y` must be valid for 4 rows of `y_stride` floats × 96 columns; `stride ≥ 96 + dilation·(K−1)`.
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile(
         &self,
-        x: &QuantizedRows,
-        x0: isize,
+        x: &[u32],
+        stride: usize,
         groups: &[u32],
         w: &[i8],
         y: *mut f32,
@@ -453,18 +509,20 @@ impl Int8Conv {
         ep: &Epilogue,
     ) {
         let (k, d) = (self.kernel, self.dilation);
+        debug_assert!(stride >= TILE_T + d * (k - 1));
+        debug_assert!(groups.iter().all(|&g| (g as usize + 1) * stride <= x.len()));
         // SAFETY: forwarded; the VNNI kernel is only selected where the CPU has it.
         unsafe {
-            let xp = x.data.as_ptr().offset(x0);
+            let xp = x.as_ptr();
             match self.code {
                 #[cfg(target_arch = "x86_64")]
                 Kernel::Avx512Vnni => match k {
-                    3 => tile_vnni::<3>(xp, x.stride, groups, w.as_ptr(), 3, d, y, y_stride, ep),
-                    7 => tile_vnni::<7>(xp, x.stride, groups, w.as_ptr(), 7, d, y, y_stride, ep),
-                    11 => tile_vnni::<11>(xp, x.stride, groups, w.as_ptr(), 11, d, y, y_stride, ep),
-                    k => tile_vnni::<0>(xp, x.stride, groups, w.as_ptr(), k, d, y, y_stride, ep),
+                    3 => tile_vnni::<3>(xp, stride, groups, w.as_ptr(), 3, d, y, y_stride, ep),
+                    7 => tile_vnni::<7>(xp, stride, groups, w.as_ptr(), 7, d, y, y_stride, ep),
+                    11 => tile_vnni::<11>(xp, stride, groups, w.as_ptr(), 11, d, y, y_stride, ep),
+                    k => tile_vnni::<0>(xp, stride, groups, w.as_ptr(), k, d, y, y_stride, ep),
                 },
-                _ => tile_portable(xp, x.stride, groups, w, k, d, y, y_stride, ep),
+                _ => tile_portable(xp, stride, groups, w, k, d, y, y_stride, ep),
             }
         }
     }
@@ -655,7 +713,7 @@ mod tests {
                         let s = j as isize + (kk * d) as isize - pad;
                         if s >= 0 && (s as usize) < t {
                             let w = conv.w_scale[o] as f64 * q[(o * c_in + c) * k + kk] as f64;
-                            acc += w * x.dequantized(c, s as usize) as f64;
+                            acc += w * x.dequantized(j, c, s as usize) as f64;
                         }
                     }
                 }
@@ -689,7 +747,7 @@ mod tests {
                 .collect();
             let residual = pseudo_random(c_out * t, 4);
             let mut x = QuantizedRows::new();
-            x.quantize(c_in, t, |c| &xs[c * t..][..t]);
+            x.quantize(c_in, t, d * (k - 1) / 2, |c| &xs[c * t..][..t]);
             let portable = Int8Conv::new(&w, &b, c_out, c_in, k, d).with_kernel(Kernel::Portable);
             let q: Vec<i8> = (0..c_out).flat_map(|o| quantize_row_int8(&w[o * c_in * k..][..c_in * k]).0).collect();
             let want = reference(&portable, &q, &x, c_out, c_in, k, d);
@@ -725,7 +783,7 @@ mod tests {
         let xs: Vec<f32> = pseudo_random(c_in * t, 6).iter().map(|v| v * 2.0 + 0.5).collect();
         let b = vec![0.1; c_out];
         let mut x = QuantizedRows::new();
-        x.quantize(c_in, t, |c| &xs[c * t..][..t]);
+        x.quantize(c_in, t, d * (k - 1) / 2, |c| &xs[c * t..][..t]);
         let conv = Int8Conv::new(&w, &b, c_out, c_in, k, d);
         let mut got = vec![0.0f32; c_out * t];
         conv.forward(&x, &mut got, false);
@@ -754,17 +812,17 @@ mod tests {
     fn quantization_keeps_zero_exact_and_survives_odd_inputs() {
         let mut x = QuantizedRows::new();
         let xs = [0.0f32, 1.0, -2.0, 0.5];
-        x.quantize(1, 4, |_| &xs[..]);
-        assert_eq!(x.dequantized(0, 0), 0.0);
-        let (scale, zero) = x.quantization(0);
+        x.quantize(1, 4, 1, |_| &xs[..]);
+        assert_eq!(x.dequantized(0, 0, 0), 0.0);
+        let (scale, zero) = x.quantization(0, 0);
         assert!((scale - 3.0 / 255.0).abs() < 1e-7 && zero == 170, "{scale} {zero}");
         // All zeros, and non-finite values: no NaN scale, no panic.
         let zeros = [0.0f32; 8];
-        x.quantize(1, 8, |_| &zeros[..]);
-        assert_eq!((x.quantization(0).1, x.dequantized(0, 3)), (0, 0.0));
+        x.quantize(1, 8, 0, |_| &zeros[..]);
+        assert_eq!((x.quantization(0, 0).1, x.dequantized(0, 0, 3)), (0, 0.0));
         let bad = [f32::NAN, 1.0, f32::INFINITY];
-        x.quantize(1, 3, |_| &bad[..]);
-        assert!(x.quantization(0).0.is_finite());
+        x.quantize(1, 3, 0, |_| &bad[..]);
+        assert!(x.quantization(0, 0).0.is_finite());
         let (q, s) = quantize_row_int8(&[0.0, 0.0]);
         assert_eq!((q, s), (vec![0, 0], 0.0));
     }

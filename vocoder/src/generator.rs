@@ -112,7 +112,7 @@ impl ResConv {
         match self {
             ResConv::F32(conv) => conv.forward_padded(x, y, accumulate),
             ResConv::Int8(conv) => {
-                quantized.quantize(x.channels(), x.len(), |c| x.row(c));
+                quantized.quantize(x.channels(), x.len(), conv.halo(), |c| x.row(c));
                 conv.forward(quantized, y, accumulate);
             }
         }
