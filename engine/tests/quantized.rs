@@ -34,9 +34,10 @@ fn quantized_files_load_report_their_precisions_and_speak() {
     let ids = &golden.input_ids[1..golden.input_ids.len() - 1];
     let f32_out = reference.model().synthesize(ids, &golden.style, golden.speed, SourceNoise::Off);
 
-    // Limits a little under the measured values (int8 0.9XX, int4-mixed 0.9XX on c07; the issue asks ≥ 0.98 and
-    // ≥ 0.96 on average over its cases).
-    for (scheme, big, min_corr) in [(Scheme::Int8, Precision::Int8, 0.98), (Scheme::Int4Mixed, Precision::Int4, 0.96)] {
+    // Limits a little under the measured values (c07: int8 0.9864, int4-mixed 0.9784; the issue asks ≥ 0.98 and
+    // ≥ 0.96).
+    for (scheme, big, min_corr) in [(Scheme::Int8, Precision::Int8, 0.982), (Scheme::Int4Mixed, Precision::Int4, 0.97)]
+    {
         let file = dir.join(format!("kokoro-{scheme}.safetensors"));
         QuantizedModel::quantize(&weights, &scheme.policy().unwrap(), scheme.name(), scheme.name())
             .unwrap()
