@@ -239,7 +239,7 @@ impl KokoroModel {
     }
 
     /// [`KokoroModel::render_frames`], with `int8` the generator's residual stacks on the INT8 kernel (a
-    /// stream's first window: [`crate::WindowPolicy::int8_first_window`]).
+    /// stream's first call: [`crate::WindowPolicy::int8_first_call`]).
     pub fn render_frames_with(&self, p: &Prepared, start: usize, end: usize, int8: bool) -> (Vec<f32>, StageTimes) {
         let end = end.min(p.frames);
         let start = start.min(end);

@@ -96,9 +96,10 @@ pub struct WindowPolicy {
     /// The first call decodes each window's frames alone: a whole-call decoder run there would delay the
     /// first audio, or (run before the second window) make playback wait for it.
     pub whole_decoder: bool,
-    /// Run the generator's residual stacks of an utterance's first window on the INT8 kernel (CPU only), the
-    /// rest as the model's precision says: the first audio sooner, at a small cost in that window alone.
-    pub int8_first_window: bool,
+    /// Run the generator's residual stacks of an utterance's first call (at most `first_call_symbols`, a few
+    /// seconds) on the INT8 kernel (CPU only), the rest as the model's precision says: the first audio sooner,
+    /// and the second window still ahead of playback, at a small cost in that call alone.
+    pub int8_first_call: bool,
 }
 
 impl Default for WindowPolicy {
@@ -111,7 +112,7 @@ impl Default for WindowPolicy {
             fade_samples: 240,
             first_call_symbols: 40,
             whole_decoder: true,
-            int8_first_window: true,
+            int8_first_call: true,
         }
     }
 }
@@ -434,7 +435,7 @@ impl<'e> Pipeline<'e> {
                 }
                 let lo = a.saturating_sub(halo);
                 let hi = (b + halo).min(frames);
-                let int8 = w.int8_first_window && r.first_call && a == 0;
+                let int8 = w.int8_first_call && r.first_call;
                 let (audio, times) = model.render_frames_with(&r.prepared, lo, hi, int8);
                 let from = (a - lo) * SAMPLES_PER_FRAME;
                 let to = (b - lo) * SAMPLES_PER_FRAME;

@@ -51,12 +51,12 @@ pub fn run(engine: &Engine, runs: usize, long_seconds: f64) -> Result<()> {
     // The same requests with the first window in the model's own precision (no INT8 first window), for the
     // comparison in the same run.
     let mut plain = opts.clone();
-    plain.latency = Latency::Low(WindowPolicy { int8_first_window: false, ..Default::default() });
+    plain.latency = Latency::Low(WindowPolicy { int8_first_call: false, ..Default::default() });
     for (name, text, opts) in [
         ("one sentence", SENTENCE, &opts),
         ("3-sentence paragraph", PARAGRAPH, &opts),
-        ("one sentence, first window not INT8", SENTENCE, &plain),
-        ("3-sentence paragraph, first window not INT8", PARAGRAPH, &plain),
+        ("one sentence, first call not INT8", SENTENCE, &plain),
+        ("3-sentence paragraph, first call not INT8", PARAGRAPH, &plain),
     ] {
         let _ = engine.synthesize_text(text, None, opts)?;
         let mut firsts = Vec::new();
