@@ -213,8 +213,8 @@ impl TileScales {
             count[b] += 1;
         }
         self.class_start[0] = 0;
-        for b in 0..CLASSES {
-            self.class_start[b + 1] = self.class_start[b] + count[b];
+        for (b, n) in count.iter().enumerate() {
+            self.class_start[b + 1] = self.class_start[b] + n;
         }
         let mut next = self.class_start;
         self.order.resize(ranges.len(), 0);
