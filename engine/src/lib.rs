@@ -329,14 +329,14 @@ impl Engine {
         let weights_time = t.elapsed();
         let t = Instant::now();
         let mut model = KokoroModel::load(&mut weights, &device)?;
-        // The residual-stack convolutions a quantized file stores in INT8 run on the INT8 kernel (CPU only:
-        // elsewhere the dequantized weights run in f32).
-        if let Some(p) = &precisions
-            && model.decoder.generator.host.is_some()
-        {
-            let int8 =
-                |key: &str| p.get(&format!("decoder.generator.{key}.weight")) == Some(&warble_quant::Precision::Int8);
-            model.decoder.generator.set_host_int8(&int8);
+        // The convolutions a quantized file stores in INT8 (the generator's residual stacks, the decoder's AdaIN
+        // blocks) run on the INT8 kernel (CPU only: elsewhere the dequantized weights run in f32).
+        if let Some(p) = &precisions {
+            let int8 = |key: &str| p.get(&format!("decoder.{key}.weight")) == Some(&warble_quant::Precision::Int8);
+            if model.decoder.generator.host.is_some() {
+                model.decoder.generator.set_host_int8(&|key: &str| int8(&format!("generator.{key}")));
+            }
+            model.decoder.set_int8(&int8);
         }
         let build_time = t.elapsed();
         Ok(Self {
@@ -352,15 +352,15 @@ impl Engine {
 
     /// The stored precision (`f32`, `bf16`, `int8`, `int4`) of every weight when the model was loaded from a
     /// quantized file (`warble quantize`); `None` for a float checkpoint. The generator's residual-stack
-    /// convolutions stored in INT8 compute in INT8 on the CPU ([`Engine::uses_int8_kernels`]); every other
-    /// weight is dequantized once at load and computes in f32.
+    /// convolutions and the decoder's block convolutions stored in INT8 compute in INT8 on the CPU
+    /// ([`Engine::uses_int8_kernels`]); every other weight is dequantized once at load and computes in f32.
     pub fn weight_precisions(&self) -> Option<&BTreeMap<String, warble_quant::Precision>> {
         self.precisions.as_ref()
     }
 
-    /// Whether any of the generator's convolutions run on the INT8 kernel.
+    /// Whether any of the generator's or decoder's convolutions run on the INT8 kernel.
     pub fn uses_int8_kernels(&self) -> bool {
-        self.model.decoder.generator.uses_int8()
+        self.model.decoder.generator.uses_int8() || self.model.decoder.uses_int8()
     }
 
     pub fn load_report(&self) -> &LoadReport {

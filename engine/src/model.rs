@@ -28,11 +28,12 @@ pub struct Prepared {
     f0_tensor: Tensor<2>,
     n: Tensor<2>,
     timbre: Tensor<2>,
-    spectrum: Tensor<3>,
+    /// The harmonic source's noise: the source is made per rendered range, from `f0`.
+    noise: SourceNoise,
     gain: Option<Vec<f32>>,
     /// The decoder's output for the whole chunk, when [`KokoroModel::decode_whole`] made it.
     features: Option<Tensor<3>>,
-    /// ALBERT, predictor, text encoder and source times.
+    /// ALBERT, predictor and text encoder times.
     pub times: StageTimes,
 }
 
@@ -136,11 +137,11 @@ impl KokoroModel {
         ChunkOutput { audio, durations: prepared.durations, f0: prepared.f0, times: all }
     }
 
-    /// The whole-chunk half of a model call: ALBERT, the prosody predictor (durations, F0, energy), the text
-    /// encoder aligned to frames, and the harmonic source's spectrum. Everything after this is convolutional
-    /// and runs on any frame range ([`KokoroModel::render_frames`]), which is what lets audio stream out
-    /// before the whole chunk is decoded. The source is made here for the whole chunk because its phase is a
-    /// running sum over all samples: slicing one long source keeps every window's phase exact.
+    /// The whole-chunk half of a model call: ALBERT, the prosody predictor (durations, F0, energy) and the text
+    /// encoder aligned to frames. Everything after this runs on any frame range
+    /// ([`KokoroModel::render_frames`]), which is what lets audio stream out before the whole chunk is decoded:
+    /// the decoder and generator are convolutional, and the harmonic source, whose phase is a running sum over
+    /// the whole chunk, is made for each range exactly as the same samples of the whole.
     pub fn prepare(
         &self,
         token_ids: &[i64],
@@ -199,24 +200,8 @@ impl KokoroModel {
             (durations, frames, f0_curve, f0, n, asr)
         });
 
-        let t = Instant::now();
-        let har = self.decoder.generator.harmonic_source(&f0_curve, noise);
-        let spectrum = self.decoder.generator.source_spectrum(har, &self.device);
-        times.source = t.elapsed();
         let gain = controls.and_then(|c| c.gain_curve(&durations));
-        Prepared {
-            durations,
-            f0: f0_curve,
-            frames,
-            asr,
-            f0_tensor: f0,
-            n,
-            timbre,
-            spectrum,
-            gain,
-            features: None,
-            times,
-        }
+        Prepared { durations, f0: f0_curve, frames, asr, f0_tensor: f0, n, timbre, noise, gain, features: None, times }
     }
 
     /// Runs the decoder (the AdaIN stack before the generator) over the whole chunk, so that windows rendered
@@ -238,8 +223,9 @@ impl KokoroModel {
         self.render_frames_with(p, start, end, false)
     }
 
-    /// [`KokoroModel::render_frames`], with `int8` the generator's residual stacks on the INT8 kernel (a
-    /// stream's first call: [`crate::WindowPolicy::int8_first_call`]).
+    /// [`KokoroModel::render_frames`], with `int8` the decoder's block convolutions (where this range runs
+    /// the decoder) and the generator's residual stacks on the INT8 kernel (a stream's first call:
+    /// [`crate::WindowPolicy::int8_first_call`]).
     pub fn render_frames_with(&self, p: &Prepared, start: usize, end: usize, int8: bool) -> (Vec<f32>, StageTimes) {
         let end = end.min(p.frames);
         let start = start.min(end);
@@ -249,7 +235,6 @@ impl KokoroModel {
             return (Vec::new(), times);
         }
         // Rates: asr at 1 per frame, F0/N at 2, the source spectrum at SAMPLES_PER_FRAME / hop (+1 edge column).
-        let per_col = SAMPLES_PER_FRAME / self.decoder.generator.hop;
         let x = match &p.features {
             Some(x) => x.clone().narrow(2, 2 * start, 2 * len),
             None => {
@@ -257,7 +242,7 @@ impl KokoroModel {
                 let asr = p.asr.clone().narrow(2, start, len);
                 let f0 = p.f0_tensor.clone().narrow(1, 2 * start, 2 * len);
                 let n = p.n.clone().narrow(1, 2 * start, 2 * len);
-                let x = self.decoder.features(asr, f0, n, p.timbre.clone());
+                let x = self.decoder.features_with(asr, f0, n, p.timbre.clone(), int8);
                 let _ = x.clone().narrow(2, 0, 1).into_data();
                 times.decoder = t.elapsed();
                 x
@@ -265,7 +250,10 @@ impl KokoroModel {
         };
 
         let t = Instant::now();
-        let har = p.spectrum.clone().narrow(2, per_col * start, per_col * len + 1);
+        let har = self.decoder.generator.source_spectrum_frames(&p.f0, p.noise, start, end, &self.device);
+        times.source = t.elapsed();
+
+        let t = Instant::now();
         let post = self.decoder.generator.conv_post_from_spectrum_with(x, p.timbre.clone(), har, int8);
         let _ = post.clone().narrow(2, 0, 1).into_data();
         times.generator = t.elapsed();

@@ -222,8 +222,8 @@ fn ssml_marks_and_breaks_stream_as_in_batch() {
 
 #[test]
 fn an_int8_first_call_changes_only_that_call_and_leaves_no_click() {
-    // The default stream runs the generator of an utterance's first (short) call in INT8; the same stream without
-    // it must agree everywhere after that call and its cross-fade, and closely inside it.
+    // The default stream runs the decoder and generator of an utterance's first (short) call in INT8; the same
+    // stream without it must agree everywhere after that call and its cross-fade, and closely inside it.
     let on = opts();
     let mut off = opts();
     off.latency = Latency::Low(WindowPolicy { int8_first_call: false, ..Default::default() });
@@ -248,6 +248,6 @@ fn an_int8_first_call_changes_only_that_call_and_leaves_no_click() {
         common::snr_db(&a.audio[..second], &b.audio[..second]),
         seams.len()
     );
-    assert!(corr >= 0.99, "INT8 first call: log-spectrogram correlation {corr:.4}");
+    assert!(corr >= 0.996, "INT8 first call: log-spectrogram correlation {corr:.4}");
     assert!(seam <= speech * 1.5, "a click in the INT8 first call: step {seam:.4} against speech's {speech:.4}");
 }

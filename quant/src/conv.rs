@@ -326,11 +326,12 @@ impl Int8Conv {
         let row = c_in * kernel;
         let mut q = vec![0i8; weight.len()];
         let mut scales = vec![0.0f32; c_out];
-        for o in 0..c_out {
-            let (qr, sc) = quantize_row_int8(&weight[o * row..][..row]);
-            q[o * row..][..row].copy_from_slice(&qr);
-            scales[o] = sc;
-        }
+        // Row by row across the cores: the decoder alone has 33 M weights, quantized at every engine load.
+        q.par_chunks_mut(row.max(1)).zip(scales.par_iter_mut()).enumerate().for_each(|(o, (dst, sc))| {
+            let (qr, s) = quantize_row_int8(&weight[o * row..][..row]);
+            dst.copy_from_slice(&qr);
+            *sc = s;
+        });
         Self::from_int8(&q, &scales, bias, c_out, c_in, kernel, dilation)
     }
 
@@ -348,25 +349,29 @@ impl Int8Conv {
         assert_eq!(scale.len(), c_out, "conv weight scales");
         assert_eq!(bias.len(), c_out, "conv bias shape");
         assert!(kernel % 2 == 1, "same padding needs an odd kernel");
-        let at = |o: usize, c: usize, k: usize| {
-            if o < c_out && c < c_in { q[(o * c_in + c) * kernel + k] } else { 0 }
-        };
         let (og, cg) = (c_out.div_ceil(GROUP), c_in.div_ceil(GROUP));
-        let mut packed = Vec::with_capacity(og * cg * kernel * GROUP * GROUP);
-        for g in 0..og {
-            for c in 0..cg {
-                for k in 0..kernel {
-                    for j in 0..GROUP {
-                        packed.extend((0..GROUP).map(|i| at(g * GROUP + j, c * GROUP + i, k)));
+        let row = c_in * kernel;
+        let group_len = cg * kernel * GROUP * GROUP;
+        // `packed[g][cg][k][j][i]` = weight (output 4g + j, input 4·cg + i, tap k); zeros past the edges.
+        let mut packed = vec![0i8; og * group_len];
+        packed.par_chunks_mut(group_len.max(1)).enumerate().for_each(|(g, dst)| {
+            for j in 0..GROUP.min(c_out - g * GROUP) {
+                let weights = &q[(g * GROUP + j) * row..][..row];
+                for c in 0..c_in {
+                    for k in 0..kernel {
+                        dst[(((c / GROUP) * kernel + k) * GROUP + j) * GROUP + c % GROUP] = weights[c * kernel + k];
                     }
                 }
             }
-        }
+        });
         let w_sum = (0..c_out)
-            .flat_map(|o| {
+            .into_par_iter()
+            .flat_map_iter(|o| {
+                let weights = &q[o * row..][..row];
                 (0..cg).map(move |g| {
-                    (g * GROUP..(g * GROUP + GROUP).min(c_in))
-                        .flat_map(|c| (0..kernel).map(move |k| at(o, c, k) as i32))
+                    weights[g * GROUP * kernel..((g + 1) * GROUP).min(c_in) * kernel]
+                        .iter()
+                        .map(|&w| w as i32)
                         .sum::<i32>()
                 })
             })
@@ -393,6 +398,11 @@ impl Int8Conv {
 
     pub fn kernel_code(&self) -> Kernel {
         self.code
+    }
+
+    /// Output channels.
+    pub fn c_out(&self) -> usize {
+        self.c_out
     }
 
     /// Columns the taps reach on each side: the `halo` to quantize this convolution's input with.

@@ -1,10 +1,14 @@
 //! `decoder`: from frame-level text features (`asr`), F0 and energy curves and the timbre half of the style
 //! vector to the generator's input — an AdaIN residual stack that re-injects its conditioning at every block.
 
-use burn::module::Module;
-use burn::tensor::Tensor;
+use std::sync::Arc;
 
-use warble_acoustic::nn::{AdainResBlk1d, Conv1d, LoadError, Loader, key};
+use burn::module::Module;
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::{Tensor, TensorData};
+
+use warble_acoustic::nn::{AdainResBlk1d, Conv1d, LoadError, Loader, key, upsample_nearest2};
+use warble_quant::conv::{Int8Conv, QuantizedRows};
 
 use crate::generator::{Generator, GeneratorConfig};
 
@@ -16,6 +20,21 @@ pub struct Decoder {
     pub n_conv: Conv1d,
     pub asr_res: Conv1d,
     pub generator: Generator,
+    /// The AdaIN blocks' convolutions that a quantized file stores in INT8, on the INT8 kernel (CPU only;
+    /// [`Decoder::set_int8`]); `None`: all in f32.
+    #[module(skip)]
+    pub int8: Option<Arc<Int8Blocks>>,
+    /// Every block convolution on the INT8 kernel, for the audio a listener waits for (a stream's first call;
+    /// [`Decoder::features_with`]). Built on the CPU device at load.
+    #[module(skip)]
+    pub int8_all: Option<Arc<Int8Blocks>>,
+}
+
+/// The INT8 convolutions of the blocks `encode, decode.0 … decode.3`: per block `conv1, conv2, conv1x1`, each
+/// `None` where it stays in f32.
+#[derive(Debug)]
+pub struct Int8Blocks {
+    blocks: Vec<[Option<Int8Conv>; 3]>,
 }
 
 impl Decoder {
@@ -35,26 +54,153 @@ impl Decoder {
             decode.push(AdainResBlk1d::load(l, &k(&format!("decode.{i}")), cat, hidden, style_dim, false)?);
         }
         decode.push(AdainResBlk1d::load(l, &k("decode.3"), cat, cfg.upsample_initial_channel, style_dim, true)?);
-        Ok(Self {
+        let mut decoder = Self {
             encode: AdainResBlk1d::load(l, &k("encode"), dim_in + 2, hidden, style_dim, false)?,
             decode,
             f0_conv: Conv1d::load(l, &k("F0_conv"), 1, 1, 3, 2, 1, 1, true)?,
             n_conv: Conv1d::load(l, &k("N_conv"), 1, 1, 3, 2, 1, 1, true)?,
             asr_res: Conv1d::load(l, &k("asr_res.0"), dim_in, res_ch, 1, 1, 0, 1, true)?,
             generator: Generator::load(l, &k("generator"), cfg)?,
-        })
+            int8: None,
+            int8_all: None,
+        };
+        if *l.device() == burn::tensor::Device::flex() {
+            decoder.int8_all = Some(decoder.int8_blocks(&|_| true));
+        }
+        Ok(decoder)
+    }
+
+    /// Runs the block convolutions that `int8(key)` names (`encode.conv1`, `decode.3.conv1x1`, …) on the INT8
+    /// kernel, their weights quantized per output channel here (from a Warble INT8 file, exactly the stored
+    /// integers). CPU only: elsewhere nothing changes.
+    pub fn set_int8(&mut self, int8: &dyn Fn(&str) -> bool) {
+        let Some(all) = &self.int8_all else {
+            return;
+        };
+        let names = self.conv_names();
+        self.int8 = if names.iter().all(|n| int8(n)) {
+            // The whole stack, as an INT8 file stores it: share the first call's copy.
+            Some(all.clone())
+        } else if names.iter().any(|n| int8(n)) {
+            Some(self.int8_blocks(int8))
+        } else {
+            None
+        };
+    }
+
+    /// Whether any block convolution runs in INT8 outside a stream's first call.
+    pub fn uses_int8(&self) -> bool {
+        self.int8.is_some()
+    }
+
+    /// The keys `int8` is asked about, of every block convolution.
+    fn conv_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for (i, b) in std::iter::once(&self.encode).chain(&self.decode).enumerate() {
+            let block = if i == 0 { "encode".to_string() } else { format!("decode.{}", i - 1) };
+            names.push(format!("{block}.conv1"));
+            names.push(format!("{block}.conv2"));
+            if b.conv1x1.is_some() {
+                names.push(format!("{block}.conv1x1"));
+            }
+        }
+        names
+    }
+
+    fn int8_blocks(&self, int8: &dyn Fn(&str) -> bool) -> Arc<Int8Blocks> {
+        let names = std::iter::once("encode".to_string()).chain((0..self.decode.len()).map(|i| format!("decode.{i}")));
+        let blocks = std::iter::once(&self.encode)
+            .chain(&self.decode)
+            .zip(names)
+            .map(|(b, name)| {
+                let conv = |c: Option<&Conv1d>, field: &str| {
+                    c.filter(|_| int8(&format!("{name}.{field}"))).map(|c| {
+                        let [c_out, c_in, k] = c.weight.val().dims();
+                        let bias = c.bias.as_ref().map_or_else(|| vec![0.0; c_out], |b| to_host(b.val()));
+                        Int8Conv::new(&to_host(c.weight.val()), &bias, c_out, c_in, k, c.dilation)
+                    })
+                };
+                [conv(Some(&b.conv1), "conv1"), conv(Some(&b.conv2), "conv2"), conv(b.conv1x1.as_ref(), "conv1x1")]
+            })
+            .collect();
+        Arc::new(Int8Blocks { blocks })
     }
 
     /// `asr [1, 512, F]`, `f0, n [1, 2F]`, timbre style `[1, 128]` → generator input `[1, 512, 2F]`.
     pub fn features(&self, asr: Tensor<3>, f0: Tensor<2>, n: Tensor<2>, style: Tensor<2>) -> Tensor<3> {
+        self.features_with(asr, f0, n, style, false)
+    }
+
+    /// [`Decoder::features`], with `all_int8` every block convolution on the INT8 kernel (where the CPU
+    /// kernels exist; otherwise as the loaded file says).
+    pub fn features_with(
+        &self,
+        asr: Tensor<3>,
+        f0: Tensor<2>,
+        n: Tensor<2>,
+        style: Tensor<2>,
+        all_int8: bool,
+    ) -> Tensor<3> {
+        let int8 = if all_int8 { self.int8_all.as_deref().or(self.int8.as_deref()) } else { self.int8.as_deref() };
+        let convs = |i: usize| int8.map(|b| &b.blocks[i]);
         let [_, len2] = f0.dims();
         let f0 = self.f0_conv.forward(f0.reshape([1, 1, len2]));
         let n = self.n_conv.forward(n.reshape([1, 1, len2]));
-        let mut x = self.encode.forward(Tensor::cat(vec![asr.clone(), f0.clone(), n.clone()], 1), style.clone());
+        let mut x =
+            block_forward(&self.encode, convs(0), Tensor::cat(vec![asr.clone(), f0.clone(), n.clone()], 1), &style);
         let asr_res = self.asr_res.forward(asr);
-        for block in &self.decode {
-            x = block.forward(Tensor::cat(vec![x, asr_res.clone(), f0.clone(), n.clone()], 1), style.clone());
+        for (i, block) in self.decode.iter().enumerate() {
+            let input = Tensor::cat(vec![x, asr_res.clone(), f0.clone(), n.clone()], 1);
+            x = block_forward(block, convs(i + 1), input, &style);
         }
         x
     }
+}
+
+/// [`AdainResBlk1d::forward`] with the convolutions that `int8` holds on the INT8 kernel.
+fn block_forward(
+    b: &AdainResBlk1d,
+    int8: Option<&[Option<Int8Conv>; 3]>,
+    x: Tensor<3>,
+    style: &Tensor<2>,
+) -> Tensor<3> {
+    let Some([conv1, conv2, conv1x1]) = int8 else {
+        return b.forward(x, style.clone());
+    };
+    let conv = |burn: &Conv1d, q: &Option<Int8Conv>, x: Tensor<3>| match q {
+        Some(q) => int8_conv(q, x),
+        None => burn.forward(x),
+    };
+    let mut shortcut = x.clone();
+    if b.pool.is_some() {
+        shortcut = upsample_nearest2(shortcut);
+    }
+    if let Some(c) = &b.conv1x1 {
+        shortcut = conv(c, conv1x1, shortcut);
+    }
+    let mut r = leaky_relu(b.norm1.forward(x, style.clone()), 0.2);
+    if let Some(pool) = &b.pool {
+        r = pool.forward(r);
+    }
+    let r = conv(&b.conv1, conv1, r);
+    let r = leaky_relu(b.norm2.forward(r, style.clone()), 0.2);
+    let r = conv(&b.conv2, conv2, r);
+    (r + shortcut).div_scalar(std::f32::consts::SQRT_2)
+}
+
+/// `x [1, C, T]` through an INT8 convolution, on the host.
+fn int8_conv(conv: &Int8Conv, x: Tensor<3>) -> Tensor<3> {
+    let device = x.device();
+    let [_, c, t] = x.dims();
+    let host = to_host(x);
+    let mut q = QuantizedRows::new();
+    q.quantize(c, t, conv.halo(), |i| &host[i * t..(i + 1) * t]);
+    let c_out = conv.c_out();
+    let mut y = vec![0.0f32; c_out * t];
+    conv.forward(&q, &mut y, false);
+    Tensor::from_data(TensorData::new(y, [1, c_out, t]), &device)
+}
+
+fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec().expect("f32 data")
 }

@@ -334,15 +334,46 @@ impl Generator {
 
     /// `f0 [2F]` (host) → `har_source [600F]` (host).
     pub fn harmonic_source(&self, f0: &[f32], noise: SourceNoise) -> Vec<f32> {
+        let (w, b) = self.source_mix();
+        harmonic_source(f0, &w, b, &SineGenConfig::kokoro_v1(), noise)
+    }
+
+    /// The columns of [`Generator::source_spectrum`] of the whole harmonic source that frames `start..end` of a
+    /// chunk use (`[1, n_fft + 2, 120·(end − start) + 1]`), bit-identical to narrowing the whole, from only the
+    /// source samples those columns read: a stream's first window waits for its own stretch of the source,
+    /// not the whole call's. `f0` is the chunk's whole F0 curve (two values a frame).
+    pub fn source_spectrum_frames(
+        &self,
+        f0: &[f32],
+        noise: SourceNoise,
+        start: usize,
+        end: usize,
+        device: &burn::tensor::Device,
+    ) -> Tensor<3> {
+        let cfg = SineGenConfig::kokoro_v1();
+        let len = f0.len() * cfg.upsample;
+        let per_frame = 2 * cfg.upsample / self.hop;
+        let cols = per_frame * start..per_frame * end + 1;
+        let need = crate::ort_stft::columns_need(len, &cols);
+        let (w, b) = self.source_mix();
+        let part = crate::source::harmonic_source_range(f0, &w, b, &cfg, noise, need.clone());
+        let (mag, phase) = crate::ort_stft::source_stft_columns(&part, need.start, len, cols.clone());
+        let mut both = mag;
+        both.extend_from_slice(&phase);
+        Tensor::from_data(TensorData::new(both, [1, self.n_fft + 2, cols.len()]), device)
+    }
+
+    /// The source's learnt 9 → 1 mix (`m_source.l_linear`): weights and bias.
+    fn source_mix(&self) -> (Vec<f32>, f32) {
         let w: Vec<f32> = self.m_source.l_linear.weight.val().into_data().try_into_vec().expect("f32 weights");
-        let b: Vec<f32> = self
+        let b = self
             .m_source
             .l_linear
             .bias
             .as_ref()
-            .map(|b| b.val().into_data().try_into_vec().expect("f32 bias"))
-            .unwrap_or_else(|| vec![0.0]);
-        harmonic_source(f0, &w, b[0], &SineGenConfig::kokoro_v1(), noise)
+            .map(|b| b.val().into_data().try_into_vec::<f32>().expect("f32 bias")[0])
+            .unwrap_or(0.0);
+        (w, b)
     }
 
     /// Everything up to `conv_post`: `x [1, 512, 2F]`, `har_source [600F]` → `[1, n_fft + 2, 120F + 1]`.

@@ -184,45 +184,95 @@ fn eigen_atan(x: f32) -> f32 {
 /// `signal [L]` → `(magnitude, phase)`, each bin-major `[11, L/5 + 1]`: centre reflect padding, periodic
 /// Hann window, onesided, magnitude `sqrt(re² + im²)`, phase `atan(im/re)` moved by ±π when `re < 0`.
 pub fn source_stft(signal: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let pad = N_FFT / 2;
     let len = signal.len();
-    if len <= pad {
+    if len <= N_FFT / 2 {
         // Too short to reflect-pad (never for real F0 curves, which give 600 samples a frame).
         return (vec![0.0; BINS], vec![0.0; BINS]);
     }
-    let mut padded = Vec::with_capacity(len + 2 * pad);
-    padded.extend((1..=pad).rev().map(|i| signal[i]));
-    padded.extend_from_slice(signal);
-    padded.extend((1..=pad).map(|i| signal[len - 1 - i]));
-    let frames = (padded.len() - N_FFT) / HOP + 1;
+    source_stft_columns(signal, 0, len, 0..stft_frames(len))
+}
+
+/// Columns of [`source_stft`] for a signal of `len` samples.
+pub fn stft_frames(len: usize) -> usize {
+    len / HOP + 1
+}
+
+/// The samples columns `cols` of [`source_stft`] read, for a signal of `len` samples: what `part` must hold.
+pub fn columns_need(len: usize, cols: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let pad = N_FFT / 2;
+    // Signal indices `c·HOP − pad ..= c·HOP + pad − 1` for each column, reflected into the signal at the ends.
+    let first = cols.start as isize * HOP as isize - pad as isize;
+    let last = (cols.end.max(cols.start + 1) - 1) as isize * HOP as isize + pad as isize - 1;
+    let end = len as isize - 1;
+    let mut lo = first.max(0);
+    let mut hi = last.min(end);
+    if first < 0 {
+        hi = hi.max(-first);
+    }
+    if last > end {
+        lo = lo.min(2 * end - last);
+    }
+    lo.clamp(0, len as isize) as usize..(hi + 1).clamp(0, len as isize) as usize
+}
+
+/// Columns `cols` of [`source_stft`] of a `len`-sample signal, bit-identical to those columns of the whole,
+/// from `part`, its samples `offset..offset + part.len()` (at least [`columns_need`]; the reflections at either
+/// end fall inside that range). Each output is bin-major `[11, cols.len()]`.
+pub fn source_stft_columns(
+    part: &[f32],
+    offset: usize,
+    len: usize,
+    cols: std::ops::Range<usize>,
+) -> (Vec<f32>, Vec<f32>) {
+    let pad = N_FFT / 2;
+    let frames_total = stft_frames(len);
+    let cols = cols.start.min(frames_total)..cols.end.min(frames_total);
+    let frames = cols.len();
+    // Sample `i` of the centre-padded signal's frame `f` is signal index `f·HOP + i − pad`, reflected at the ends.
+    let sample = |g: isize| -> f32 {
+        let g = if g < 0 {
+            -g
+        } else if g >= len as isize {
+            2 * (len as isize - 1) - g
+        } else {
+            g
+        };
+        part[g as usize - offset]
+    };
     let t = tables();
     let mut spectra = vec![[C { re: 0.0, im: 0.0 }; BINS]; frames];
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-    let per = frames.div_ceil(threads);
+    let per = frames.div_ceil(threads).max(1);
     std::thread::scope(|s| {
         for (ci, chunk) in spectra.chunks_mut(per).enumerate() {
-            let padded = &padded;
+            let sample = &sample;
             s.spawn(move || {
+                let mut frame = [0f32; N_FFT];
                 for (j, out) in chunk.iter_mut().enumerate() {
-                    let f = ci * per + j;
-                    *out = frame_spectrum(&padded[f * HOP..f * HOP + N_FFT], t);
+                    let f = cols.start + ci * per + j;
+                    let first = (f * HOP) as isize - pad as isize;
+                    for (i, v) in frame.iter_mut().enumerate() {
+                        *v = sample(first + i as isize);
+                    }
+                    *out = frame_spectrum(&frame, t);
                 }
             });
         }
     });
-    let total = BINS * frames;
-    let mut mag = vec![0f32; total];
-    let mut phase = vec![0f32; total];
-    // Eigen vectorises Atan over the flat bin-major array in packets of 4 and leaves the remainder to libm.
+    let mut mag = vec![0f32; BINS * frames];
+    let mut phase = vec![0f32; BINS * frames];
+    // Eigen vectorises Atan over the whole signal's flat bin-major array in packets of 4 and leaves the
+    // remainder to libm: the same global positions take libm here.
+    let total = BINS * frames_total;
     let tail_start = total - total % 4;
     for k in 0..BINS {
-        for (f, s) in spectra.iter().enumerate() {
-            let idx = k * frames + f;
+        for (j, s) in spectra.iter().enumerate() {
+            let idx = k * frames_total + cols.start + j;
             let C { re, im } = s[k];
-            mag[idx] = (re * re + im * im).sqrt();
+            mag[k * frames + j] = (re * re + im * im).sqrt();
             let d = im / re;
             let at = if idx >= tail_start { d.atan() } else { eigen_atan(d) };
-            phase[idx] = if re < 0.0 { if im > 0.0 { at + PI } else { at - PI } } else { at };
+            phase[k * frames + j] = if re < 0.0 { if im > 0.0 { at + PI } else { at - PI } } else { at };
         }
     }
     (mag, phase)
@@ -307,6 +357,25 @@ mod tests {
                     let d = (phase[k * frames + f] as f64 - p).abs();
                     assert!(d < 1e-3 || (d - 2.0 * std::f64::consts::PI).abs() < 1e-3, "phase f{f} k{k}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn any_columns_equal_those_of_the_whole_from_the_samples_they_need() {
+        // 1203 samples: 241 columns, 2651 values, so the last three of the last bin take libm's atan.
+        let signal: Vec<f32> =
+            (0..1203).map(|i| ((i as f32 * 0.07).sin() * 0.4 + (i % 7) as f32 * 0.01).tanh()).collect();
+        let (mag, phase) = source_stft(&signal);
+        let total = stft_frames(signal.len());
+        for cols in [0..1, 0..17, 5..9, 100..241, 239..241, 120..121] {
+            let need = columns_need(signal.len(), &cols);
+            let (m, p) = source_stft_columns(&signal[need.clone()], need.start, signal.len(), cols.clone());
+            for k in 0..BINS {
+                let whole = k * total + cols.start..k * total + cols.end;
+                let part = k * cols.len()..(k + 1) * cols.len();
+                assert_eq!(m[part.clone()], mag[whole.clone()], "magnitude bin {k}, columns {cols:?}");
+                assert_eq!(p[part], phase[whole], "phase bin {k}, columns {cols:?}");
             }
         }
     }

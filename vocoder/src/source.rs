@@ -50,13 +50,30 @@ pub enum SourceNoise {
 /// and its summation order; with them the source matches the reference to ~6e-8, where a plain lerp is off by
 /// ~1e-3 (the phase is ~1e5 rad, so its last bit matters).
 pub fn harmonic_source(f0: &[f32], w: &[f32], b: f32, cfg: &SineGenConfig, noise: SourceNoise) -> Vec<f32> {
+    harmonic_source_range(f0, w, b, cfg, noise, 0..f0.len() * cfg.upsample)
+}
+
+/// Samples `range` of [`harmonic_source`]'s output, bit-identical to the same samples of the whole: the phase
+/// is a running sum over F0 frames (cheap, always computed from the start), and every sample and noise draw
+/// after it is a function of its global index. This is what lets a stream make only the source its first
+/// window needs. `range` is clamped to the output's length.
+pub fn harmonic_source_range(
+    f0: &[f32],
+    w: &[f32],
+    b: f32,
+    cfg: &SineGenConfig,
+    noise: SourceNoise,
+    range: std::ops::Range<usize>,
+) -> Vec<f32> {
     let frames = f0.len();
     let up = cfg.upsample;
     let nh = cfg.harmonics;
-    if frames == 0 {
+    let len = frames * up;
+    let end = range.end.min(len);
+    let start = range.start.min(end);
+    if start == end {
         return Vec::new();
     }
-    let len = frames * up;
     // rad at sample rate is constant over each frame's `up` samples, so keep it per frame; the downsampling
     // resize reads samples at 300j+149.5 with both neighbours inside frame j (for any realistic length).
     let up_f = up as f32;
@@ -75,35 +92,37 @@ pub fn harmonic_source(f0: &[f32], w: &[f32], b: f32, cfg: &SineGenConfig, noise
             phase[k * frames + j] = ((acc * 2.0) * std::f32::consts::PI) * up_f;
         }
     }
-    // Samples are independent given the phases (and the noise, drawn by index), so they are made in parallel
-    // blocks; the output is the same as one sequential pass.
     let seed = match noise {
         SourceNoise::Off => None,
         SourceNoise::Seeded(seed) => Some(seed),
     };
-    let mut out = vec![0f32; len];
+    let mut out = vec![0f32; end - start];
     out.par_chunks_mut(BLOCK).enumerate().for_each(|(block, dst)| {
+        let first = start + block * BLOCK;
         let mut sines = vec![0f32; nh];
-        // The block's draws, `nh` per sample: draw `block·BLOCK·nh + i` of the sequence (BLOCK is even, so the
-        // block starts on a Box–Muller pair and each pair is made once).
+        // Draw `g = t·nh + k` of the noise is half `g % 2` of pair `g / 2`, whatever range is asked for.
+        let first_draw = first * nh;
         let mut normals = Vec::new();
         if let Some(seed) = seed {
-            let first_pair = (block * BLOCK * nh / 2) as u64;
-            normals.reserve(dst.len() * nh + 1);
-            for p in 0..(dst.len() * nh).div_ceil(2) as u64 {
-                let (c, s) = normal_pair(seed, first_pair + p);
+            let (lo, hi) = (first_draw / 2, (first_draw + dst.len() * nh - 1) / 2);
+            normals.reserve(2 * (hi - lo + 1));
+            for p in lo..=hi {
+                let (c, s) = normal_pair(seed, p as u64);
                 normals.extend([c, s]);
             }
         }
+        let skip = first_draw % 2;
         for (i, o) in dst.iter_mut().enumerate() {
-            let t = block * BLOCK + i;
+            let t = first + i;
             let voiced = f0[t / up] > cfg.voiced_threshold;
             for (k, s) in sines.iter_mut().enumerate() {
+                // Upsampling resize of the phase (linear, half-pixel; the last harmonic's channel is weighted
+                // as ORT's kernel weights it).
                 let p = ort_linear_resize_at(t, frames, up_f, k, nh, |x| phase[k * frames + x]);
                 let mut v = (p.sin() * cfg.sine_amp) * if voiced { 1.0 } else { 0.0 };
                 if seed.is_some() {
                     let std = if voiced { cfg.noise_std } else { cfg.sine_amp / 3.0 };
-                    v += std * normals[i * nh + k];
+                    v += std * normals[skip + i * nh + k];
                 }
                 *s = v;
             }
@@ -117,7 +136,6 @@ pub fn harmonic_source(f0: &[f32], w: &[f32], b: f32, cfg: &SineGenConfig, noise
     out
 }
 
-/// Samples per parallel block of the source (even: see the noise draws).
 const BLOCK: usize = 4096;
 
 /// One output sample of onnxruntime's linear half-pixel `Resize` along time for channel `c` of `channels`
@@ -203,6 +221,21 @@ mod tests {
         // Neighbouring draws (the two halves of a Box–Muller pair, and across pairs) are uncorrelated.
         let lag1 = draws.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / (n - 1) as f64;
         assert!(lag1.abs() < 0.01, "lag-1 correlation {lag1}");
+    }
+
+    #[test]
+    fn any_range_equals_the_same_samples_of_the_whole() {
+        let cfg = SineGenConfig::kokoro_v1();
+        let f0: Vec<f32> = (0..40).map(|i| if i % 9 < 2 { 0.0 } else { 120.0 + 7.0 * i as f32 }).collect();
+        let w = [0.2f32, -0.1, 0.3, 0.05, -0.2, 0.1, 0.15, -0.05, 0.25];
+        for noise in [SourceNoise::Off, SourceNoise::Seeded(11)] {
+            let whole = harmonic_source(&f0, &w, 0.01, &cfg, noise);
+            // Odd starts (a noise pair split across the edge), block-crossing spans, the end, past the end.
+            for (a, b) in [(0, 1), (1, 2), (3, 4100), (4095, 8193), (6001, 12000), (11_999, 12_000), (5, 20_000)] {
+                let got = harmonic_source_range(&f0, &w, 0.01, &cfg, noise, a..b);
+                assert_eq!(got, whole[a..b.min(whole.len())], "{noise:?} {a}..{b}");
+            }
+        }
     }
 
     #[test]
