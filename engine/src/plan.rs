@@ -404,6 +404,18 @@ fn dominant_language(steps: &[Step]) -> Language {
     counts.into_iter().max_by_key(|&(l, n)| (n, std::cmp::Reverse(l))).map_or(Language::EnUs, |(l, _)| l)
 }
 
+/// The English a detected English run is read in: British (`en-gb`) when the voice is British (`bf_…`, `bm_…`, or a
+/// blend of British voices only), else American. A language the user named is never changed (callers only ask
+/// about detected runs).
+pub(crate) fn english_for_voice(lang: Language, voice: &str) -> Language {
+    let british = !voice.trim().is_empty()
+        && voice.split([',', '+']).all(|part| {
+            let part = part.trim().to_ascii_lowercase();
+            part.starts_with("bf_") || part.starts_with("bm_")
+        });
+    if lang == Language::EnUs && british { Language::EnGb } else { lang }
+}
+
 /// Whether a voice (or every voice of a blend) was trained on `lang`, judged by Kokoro's naming (`af_…`: the first
 /// letter is the language). A voice not named that way (a clone, a file path) is not judged: it may speak anything.
 pub(crate) fn voice_speaks(spec: &str, lang: Language) -> bool {
@@ -421,6 +433,18 @@ pub(crate) fn voice_speaks(spec: &str, lang: Language) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_british_voice_reads_detected_english_as_british() {
+        assert_eq!(english_for_voice(Language::EnUs, "bf_emma"), Language::EnGb);
+        assert_eq!(english_for_voice(Language::EnUs, "BM_George"), Language::EnGb);
+        assert_eq!(english_for_voice(Language::EnUs, "bf_emma:0.5,bm_lewis:0.5"), Language::EnGb);
+        assert_eq!(english_for_voice(Language::EnUs, "bf_emma+bm_lewis"), Language::EnGb);
+        assert_eq!(english_for_voice(Language::EnUs, "bf_emma,af_heart"), Language::EnUs);
+        assert_eq!(english_for_voice(Language::EnUs, "af_heart"), Language::EnUs);
+        assert_eq!(english_for_voice(Language::EnUs, ""), Language::EnUs);
+        assert_eq!(english_for_voice(Language::Fr, "bf_emma"), Language::Fr);
+    }
 
     #[test]
     fn only_kokoro_named_voices_are_judged_by_language() {

@@ -48,6 +48,10 @@ impl Engine {
                                 None => text.clone(),
                             };
                             for (l, t) in crate::plan::language_runs(&text, seg_lang, warnings) {
+                                let l = match seg_lang {
+                                    Some(_) => l,
+                                    None => crate::plan::english_for_voice(l, voice.as_deref().unwrap_or(&opts.voice)),
+                                };
                                 let tokens = self.g2p(l)?.phonemize(&t)?;
                                 steps.push(Step::Speak(Piece {
                                     lang: l,

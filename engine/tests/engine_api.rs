@@ -151,6 +151,22 @@ fn text_is_spoken_with_word_times_that_add_up() {
 }
 
 #[test]
+fn a_british_voice_reads_english_as_british_unless_told_otherwise() {
+    let e = engine();
+    let text = "I asked for a tomato and a glass of water.";
+    let phonemes = |lang: Option<Language>, voice: &str| {
+        let s = e.synthesize_text(text, lang, &quiet(voice)).unwrap();
+        s.chunks.iter().map(|c| c.phonemes.clone()).collect::<Vec<_>>().join(" ")
+    };
+    let (us, gb) = (phonemes(Some(Language::EnUs), "bf_emma"), phonemes(Some(Language::EnGb), "bf_emma"));
+    assert_ne!(us, gb);
+    // Detected English follows the voice; a language the user names is kept.
+    assert_eq!(phonemes(None, "bf_emma"), gb);
+    assert_eq!(phonemes(None, "bm_george:0.5,bf_emma:0.5"), gb);
+    assert_eq!(phonemes(None, "af_heart"), us);
+}
+
+#[test]
 fn text_without_words_is_an_error_not_silence() {
     let e = engine();
     for t in ["", "   ", "?!...", "🎉🎉", "\u{0007}\u{0008}"] {

@@ -319,6 +319,14 @@ impl VoiceLibrary {
 
     /// The pack named `name`; an unknown name lists every voice and suggests the closest.
     pub fn get(&self, name: &str) -> Result<&VoicePack, SpeakerError> {
+        if let Some(pack) = self.packs.get(name) {
+            return Ok(pack);
+        }
+        // Names are matched regardless of case (`AF_Heart`, `Af_heart`) when that leaves one voice.
+        let mut folded = self.packs.values().filter(|p| p.name.eq_ignore_ascii_case(name));
+        if let (Some(pack), None) = (folded.next(), folded.next()) {
+            return Ok(pack);
+        }
         self.packs.get(name).ok_or_else(|| {
             let suggestion = closest(name, self.packs.keys().map(String::as_str))
                 .map(|c| format!(" (did you mean {c:?}?)"))
@@ -364,8 +372,27 @@ impl VoiceLibrary {
     /// weighted blend (`"jf_alpha:0.7,jm_kumo:0.3"`; weights are normalised to sum to 1, so
     /// `"a:2,b:1"` is two thirds `a`). Weights must be given for all parts or none, and be
     /// finite and non-negative with a positive sum.
+    ///
+    /// The blend syntax of Kokoro-FastAPI and kokoro-js is read too: `"af_bella+af_sky"` (equal) and
+    /// `"af_bella(2)+af_sky(1)"` (weighted), unless the specification is a file path.
     pub fn resolve(&self, spec: &str) -> Result<VoicePack, SpeakerError> {
         let bad = |detail: String| SpeakerError::BadSpec { spec: spec.to_string(), detail };
+        if spec.contains('+') && !spec.contains(',') && !is_voice_path(spec) {
+            let mut parts = Vec::new();
+            for part in spec.split('+') {
+                let part = part.trim();
+                parts.push(match part.split_once('(') {
+                    Some((name, rest)) => {
+                        let w = rest.strip_suffix(')').ok_or_else(|| {
+                            bad(format!("{part:?}: write a weight as name(2), or name:2 with commas between voices"))
+                        })?;
+                        format!("{}:{}", name.trim(), w.trim())
+                    }
+                    None => part.to_string(),
+                });
+            }
+            return self.resolve(&parts.join(","));
+        }
         let mut parts = Vec::new();
         for part in spec.split(',') {
             let part = part.trim();
@@ -502,6 +529,27 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left.len(), 1, "{left:?}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn names_ignore_case_and_peer_blend_syntax_is_read() {
+        let mut lib = VoiceLibrary::default();
+        lib.add(pack("af_bella", 0.0), "test".into()).unwrap();
+        lib.add(pack("af_sky", 3.0), "test".into()).unwrap();
+        assert_eq!(lib.resolve("AF_Bella").unwrap().name(), "af_bella");
+        // Kokoro-FastAPI's `a+b` is the equal blend `a,b`; `a(2)+b(1)` the weighted `a:2,b:1`.
+        let plus = lib.resolve("af_bella+Af_Sky").unwrap();
+        assert_eq!(plus.as_slice(), lib.resolve("af_bella,af_sky").unwrap().as_slice());
+        assert_eq!(plus.style_for(1).unwrap()[0], 1.5);
+        let weighted = lib.resolve("af_bella(2) + af_sky(1)").unwrap();
+        assert_eq!(weighted.style_for(1).unwrap()[0], 1.0);
+        let err = lib.resolve("af_bella(2+af_sky").unwrap_err().to_string();
+        assert!(err.contains("name(2)"), "{err}");
+        assert!(matches!(lib.resolve("af_bella+af_nobody"), Err(SpeakerError::UnknownVoice { .. })));
+        // Two voices that differ only in case are told apart only by their exact names.
+        lib.add(pack("AF_SKY", 5.0), "test".into()).unwrap();
+        assert_eq!(lib.resolve("af_sky").unwrap().style_for(1).unwrap()[0], 3.0);
+        assert!(matches!(lib.resolve("Af_sky"), Err(SpeakerError::UnknownVoice { .. })));
     }
 
     #[test]
