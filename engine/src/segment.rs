@@ -223,6 +223,23 @@ pub struct Segmenter {
     /// The next unit may end at a clause mark.
     clause_allowed: bool,
     state: UnitState,
+    /// Where the input stands in a terminal escape sequence (they are dropped: see [`Segmenter::push`]).
+    escape: Escape,
+}
+
+/// Progress through a terminal escape sequence, which may arrive split across fragments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Escape {
+    #[default]
+    None,
+    /// After ESC.
+    Start,
+    /// Inside a control sequence (`ESC [` or C1 CSI), until its final byte `@`..`~`.
+    Csi,
+    /// Inside an operating-system command (`ESC ]`), until BEL or `ESC \`.
+    Osc,
+    /// ESC inside an operating-system command.
+    OscEsc,
 }
 
 impl Default for Segmenter {
@@ -242,6 +259,7 @@ impl Segmenter {
             cursor: 0,
             clause_allowed: opts.first_clause,
             state: UnitState::default(),
+            escape: Escape::None,
         }
     }
 
@@ -250,9 +268,31 @@ impl Segmenter {
         self.opts
     }
 
-    /// Appends a fragment of text; it may end anywhere, inside a word or a number.
+    /// Appends a fragment of text; it may end anywhere, inside a word or a number (or an escape sequence).
+    ///
+    /// Terminal escape sequences are dropped: colour codes from a program's output (`ESC[31m`) would otherwise
+    /// be read aloud ("thirty-one M") and their `[` would open a bracket the unit waits to see closed.
     pub fn push(&mut self, fragment: &str) {
-        self.buf.extend(fragment.chars());
+        for c in fragment.chars() {
+            self.escape = match (self.escape, c) {
+                (Escape::None, '\u{1b}') => Escape::Start,
+                (Escape::None, '\u{9b}') => Escape::Csi,
+                (Escape::None, c) => {
+                    self.buf.push(c);
+                    Escape::None
+                }
+                (Escape::Start, '[') => Escape::Csi,
+                (Escape::Start, ']') => Escape::Osc,
+                // Two-character sequences (`ESC c`, `ESC =`, …).
+                (Escape::Start, _) => Escape::None,
+                (Escape::Csi, '@'..='~') => Escape::None,
+                (Escape::Csi, _) => Escape::Csi,
+                (Escape::Osc, '\u{7}') => Escape::None,
+                (Escape::Osc, '\u{1b}') => Escape::OscEsc,
+                (Escape::Osc, _) => Escape::Osc,
+                (Escape::OscEsc, _) => Escape::None,
+            };
+        }
     }
 
     /// The next complete unit, if one is complete.
@@ -291,6 +331,7 @@ impl Segmenter {
         self.cursor = 0;
         self.state = UnitState::default();
         self.clause_allowed = self.opts.first_clause;
+        self.escape = Escape::None;
     }
 
     /// Index one past the last character the current unit may hold.
@@ -788,6 +829,24 @@ mod tests {
         );
         assert_eq!(texts("Mix it. 2. Bake it.", plain()), ["Mix it.", "2. Bake it."]);
         assert_eq!(texts("... and so on. Yes.", plain()), ["... and so on.", "Yes."]);
+    }
+
+    #[test]
+    fn terminal_escape_sequences_are_dropped_even_when_split() {
+        let text = "\u{1b}[1;31mError:\u{1b}[0m disk full. \u{1b}]0;title\u{7}Next \u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\ line.\n";
+        let want = ["Error: disk full.", "Next link line."];
+        assert_eq!(texts(text, plain()), want);
+        // Byte by byte (an escape split across pushes) gives the same units.
+        let mut s = Segmenter::new(plain());
+        let mut got = Vec::new();
+        for c in text.chars() {
+            s.push(&c.to_string());
+            while let Some(u) = s.next_unit() {
+                got.push(u.text);
+            }
+        }
+        got.extend(s.finish().into_iter().map(|u| u.text));
+        assert_eq!(got, want);
     }
 
     #[test]
