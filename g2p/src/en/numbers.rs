@@ -153,6 +153,24 @@ pub fn ordinal(n: u128) -> Vec<&'static str> {
     w
 }
 
+/// [`cardinal`] of a string of ASCII digits of any length. Past `u128` (39 digits and more; [`cardinal`] itself
+/// reads past the last scale name digit by digit) the digits are read one by one too, never as "zero".
+pub fn cardinal_digits(digits: &str) -> Vec<&'static str> {
+    match digits.parse::<u128>() {
+        Ok(n) => cardinal(n),
+        Err(_) => digits.chars().filter_map(|c| c.to_digit(10)).map(|d| ONES[d as usize]).collect(),
+    }
+}
+
+/// [`ordinal`] of a string of ASCII digits of any length (see [`cardinal_digits`]).
+pub fn ordinal_digits(digits: &str) -> Vec<&'static str> {
+    let mut w = cardinal_digits(digits);
+    if let Some(last) = w.last_mut() {
+        *last = ordinal_word(last);
+    }
+    w
+}
+
 /// Year words (num2words `to='year'`): 1999 → nineteen ninety nine, 1905 → nineteen oh five, 2005 → cardinal.
 pub fn year(n: u128) -> Vec<&'static str> {
     let (high, low) = (n / 100, n % 100);
@@ -174,8 +192,7 @@ pub fn year(n: u128) -> Vec<&'static str> {
 /// Words for a decimal written `int.frac` as num2words reads `float(text)`: the fraction digit by digit after
 /// "point", trailing zeros dropped (Python's float repr), "12.0" read as "twelve".
 pub fn decimal(int_part: &str, frac: &str) -> Vec<&'static str> {
-    let ip: u128 = int_part.parse().unwrap_or(0);
-    let mut out = cardinal(ip);
+    let mut out = cardinal_digits(int_part);
     let f = frac.trim_end_matches('0');
     if !f.is_empty() {
         out.push("point");
@@ -206,5 +223,16 @@ mod tests {
         assert_eq!(j(year(999)), "nine ninety nine");
         assert_eq!(j(decimal("0", "001")), "zero point zero zero one");
         assert_eq!(j(decimal("12", "0")), "twelve");
+    }
+
+    #[test]
+    fn numbers_past_u128_are_read_digit_by_digit_not_as_zero() {
+        let forty = "1234567890".repeat(4);
+        let words = cardinal_digits(&forty);
+        assert_eq!(words.len(), 40);
+        assert_eq!(&words[..3], ["one", "two", "three"]);
+        assert_eq!(j(ordinal_digits(&forty)).rsplit(' ').next(), Some("zeroth"));
+        assert_eq!(j(cardinal_digits("1234")), j(cardinal(1234)));
+        assert_eq!(decimal(&forty, "5").len(), 42);
     }
 }

@@ -458,8 +458,7 @@ impl Words {
     }
 
     fn extend_num(&self, num: &str, first: bool, flags: &str, out: &mut Vec<Found>) {
-        let n: u128 = num.parse().unwrap_or(0);
-        let words = numbers::cardinal(n);
+        let words = numbers::cardinal_digits(num);
         self.extend_words(&words, first, flags, out);
     }
 
@@ -479,8 +478,7 @@ impl Words {
         }
         let cur = currency.and_then(|c| CURRENCIES.iter().find(|x| x.0 == c));
         if is_digits(word) && is_ord {
-            let n: u128 = word.parse().unwrap_or(0);
-            self.extend_words(&numbers::ordinal(n), true, flags, &mut result);
+            self.extend_words(&numbers::ordinal_digits(word), true, flags, &mut result);
         } else if result.is_empty() && word.len() == 4 && cur.is_none() && is_digits(word) {
             let n: u128 = word.parse().unwrap_or(0);
             self.extend_words(&numbers::year(n), true, flags, &mut result);
@@ -539,10 +537,10 @@ impl Words {
             }
         } else {
             let words: Vec<&str> = if is_digits(word) {
-                numbers::cardinal(word.parse().unwrap_or(0))
+                numbers::cardinal_digits(word)
             } else if !word.contains('.') {
-                let n: u128 = word.chars().filter(|&c| c != ',').collect::<String>().parse().unwrap_or(0);
-                if is_ord { numbers::ordinal(n) } else { numbers::cardinal(n) }
+                let n: String = word.chars().filter(|&c| c != ',').collect();
+                if is_ord { numbers::ordinal_digits(&n) } else { numbers::cardinal_digits(&n) }
             } else {
                 let w: String = word.chars().filter(|&c| c != ',').collect();
                 if let Some(frac) = w.strip_prefix('.') {
