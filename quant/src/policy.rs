@@ -323,23 +323,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 /// " (nearest keys: a, b, c)" for an unmatched pattern, or "".
 fn near_keys<'a>(pattern: &str, keys: impl Iterator<Item = &'a str>) -> String {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for (j, &cb) in b.iter().enumerate() {
-                let cur = row[j + 1];
-                // A wildcard costs nothing against one character.
-                let same = ca == cb || ca == '?' || ca == '*';
-                row[j + 1] = (prev + usize::from(!same)).min(row[j] + 1).min(cur + 1);
-                prev = cur;
-            }
-        }
-        row[b.len()]
-    }
-    let mut ranked: Vec<(usize, &str)> = keys.map(|k| (distance(pattern, k), k)).collect();
+    // A wildcard costs nothing against one character.
+    let distance = |k: &str| warble_weights::edit_distance(pattern, k, |p, c| p == c || p == '?' || p == '*');
+    let mut ranked: Vec<(usize, &str)> = keys.map(|k| (distance(k), k)).collect();
     ranked.sort();
     let limit = pattern.len() / 3 + 2;
     let near: Vec<String> =

@@ -164,24 +164,28 @@ impl WeightMap {
     }
 }
 
+/// Levenshtein distance between `a` and `b` (by chars), where `same(ca, cb)` says when a character of `a`
+/// matches one of `b` at no cost (equality, or a wildcard as well). Behind the "did you mean" hints over checkpoint
+/// keys: missing weight keys here, unmatched policy patterns in `warble-quant`.
+pub fn edit_distance(a: &str, b: &str, same: impl Fn(char, char) -> bool) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(!same(ca, cb))).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// The candidate with the smallest edit distance to `key`, if reasonably close.
 fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for (j, &cb) in b.iter().enumerate() {
-                let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-                prev = cur;
-            }
-        }
-        row[b.len()]
-    }
     candidates
-        .map(|c| (distance(key, c), c))
+        .map(|c| (edit_distance(key, c, |x, y| x == y), c))
         .filter(|&(d, _)| d <= key.len() / 3 + 1)
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
