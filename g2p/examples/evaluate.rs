@@ -1,9 +1,13 @@
 //! Word agreement and phoneme error rate of the English G2P against misaki 0.9.4, per category and dialect.
 //!
-//!     cargo run --release -p warble-g2p --example evaluate [-- --mismatches N]
+//!     cargo run --release -p warble-g2p [--features espeak] --example evaluate [-- --mismatches N] [--rules]
+//!
+//! Unknown words are read by espeak-ng when the feature is on (as misaki reads them), else, or with `--rules`, by
+//! Warble's letter-to-sound rules.
 
 use std::time::Instant;
 use warble_g2p::EnglishG2p;
+use warble_g2p::en::Fallback;
 use warble_g2p::en::eval::{NORMALISED, evaluate, parse_reference};
 
 fn main() {
@@ -14,10 +18,17 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let rules = args.iter().any(|a| a == "--rules");
     let tsv = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/en_ref.tsv"));
+    let names_tsv = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/en_names_ref.tsv"));
     for (dialect, british) in [("us", false), ("gb", true)] {
         let t = Instant::now();
-        let g2p = EnglishG2p::new(british);
+        let g2p = if rules {
+            EnglishG2p::with_fallback(british, Fallback::Rules).expect("rules need nothing")
+        } else {
+            EnglishG2p::new(british)
+        };
+        println!("en-{dialect}: unknown words read by {:?}", g2p.fallback_kind());
         let n = g2p.lexicon_entries();
         let load = t.elapsed();
         let refs = parse_reference(tsv, dialect);
@@ -61,6 +72,25 @@ fn main() {
             n.word_rate() * 100.0
         );
         for (c, g, e, got) in &r.mismatches {
+            println!("    [{c}] {g}: misaki {e} | warble {got}");
+        }
+        // Held-out personal and place names (none of them in the corpus above), one per frame sentence.
+        // A fresh G2P, so no name is in the espeak fallback's cache: the time is what unknown words cost.
+        let g2p = if rules { g2p } else { EnglishG2p::new(british) };
+        let names = parse_reference(names_tsv, dialect);
+        let t = Instant::now();
+        let r = evaluate(&g2p, &names, show);
+        let el = t.elapsed();
+        let s = r.by_category.get("name").copied().unwrap_or_default();
+        println!(
+            "  names (held out): {} names, exact {:.2} %, PER {:.2} %; {} sentences in {:.1} ms",
+            s.words,
+            s.word_rate() * 100.0,
+            s.per() * 100.0,
+            names.len(),
+            el.as_secs_f64() * 1e3
+        );
+        for (c, g, e, got) in r.mismatches.iter().filter(|m| m.0 == "name") {
             println!("    [{c}] {g}: misaki {e} | warble {got}");
         }
     }

@@ -13,6 +13,10 @@ Output: one block per sentence and dialect, tab separated:
     W <dialect> <category> <graphemes> <phonemes> <whitespace: 0|1>
 Categories: lex (word found in the lexicon, directly or by morphology), num (numbers, symbols, normalisation),
 het (heteronym: gold entry with per-POS variants), oov (misaki fell back to espeak), punct.
+
+With `--names` (for g2p/tests/data/en_names.txt, one name per frame sentence), every capitalised token other than
+the frames' own words (I, We, The, She, Friday) is labelled `name` instead:
+    python g2p/scripts/run_misaki.py --names g2p/tests/data/en_names.txt g2p/tests/data/en_names_ref.tsv
 """
 import sys
 
@@ -55,8 +59,13 @@ def category(lex, tk):
     return "lex"
 
 
+FRAME_WORDS = {"I", "We", "The", "She", "Friday"}
+
+
 def main():
-    corpus, out = sys.argv[1], sys.argv[2]
+    args = [a for a in sys.argv[1:] if a != "--names"]
+    names = "--names" in sys.argv[1:]
+    corpus, out = args[0], args[1]
     lines = [l.rstrip("\n") for l in open(corpus, encoding="utf-8") if l.strip()]
     with open(out, "w", encoding="utf-8") as f:
         for british in (False, True):
@@ -68,6 +77,8 @@ def main():
                 f.write(f"O\t{d}\t{ps}\n")
                 for tk in tokens:
                     cat = category(g2p.lexicon, tk)
+                    if names and tk.text[:1].isupper() and tk.text not in FRAME_WORDS:
+                        cat = "name"
                     f.write(f"W\t{d}\t{cat}\t{tk.text}\t{tk.phonemes or ''}\t{1 if tk.whitespace else 0}\n")
 
 

@@ -73,7 +73,7 @@ pub fn map_espeak_ipa(raw: &str) -> String {
 }
 
 /// Removes espeak's language-switch flags, e.g. `(en)` and `(es)` around an English word in Spanish text.
-fn remove_language_flags(s: &str) -> String {
+pub(crate) fn remove_language_flags(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(open) = rest.find('(') {
@@ -162,6 +162,8 @@ fn own_letters(lang: Language) -> &'static str {
         Language::Fr => "àâæçéèêëîïôœùûüÿÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸ",
         Language::It => "àèéìíîòóùúÀÈÉÌÍÎÒÓÙÚ",
         Language::PtBr => "áâãàçéêíóôõúüÁÂÃÀÇÉÊÍÓÔÕÚÜ",
+        // English reads loanwords and names with their accents (café, naïve, Brontë, Zoë, São).
+        Language::EnUs | Language::EnGb => "àáâãäåçèéêëìíîïñòóôõöùúûüýÿæœÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝŸÆŒ",
         _ => "",
     }
 }
@@ -305,23 +307,41 @@ impl EspeakG2p {
 
     /// [`EspeakG2p::raw_ipa`] for several stretches at once (one isolated espeak run for all of them).
     fn raw_ipa_batch(&self, texts: &[&str]) -> Result<Vec<String>, G2pError> {
-        #[cfg(feature = "espeak")]
-        {
-            let inputs: Vec<String> = texts.iter().map(|t| espeak_input(self.language, t)).collect();
-            ffi::texts_to_ipa(self.voice, &inputs).map_err(|f| match f {
-                ffi::Failure::Other(e) => e,
-                ffi::Failure::Crashed { index, why } => G2pError::Backend(format!(
-                    "espeak-ng {why} reading {:?} ({}): a defect of the libespeak-ng library on unusual \
-                     input, caught in its worker process; remove or rewrite the unusual characters",
-                    texts[index], self.language
-                )),
-            })
-        }
-        #[cfg(not(feature = "espeak"))]
-        {
-            let _ = texts;
-            Err(G2pError::FeatureMissing { language: self.language, feature: "espeak" })
-        }
+        ipa_batch(self.language, self.voice, texts)
+    }
+}
+
+/// espeak's raw IPA (ties as U+0361) for each of `texts` read with `voice`, after [`espeak_input`] for `lang`;
+/// one isolated espeak run for all of them. English unknown words come here too (voices `en-us`, `en-gb`).
+#[cfg_attr(not(feature = "espeak"), allow(unused_variables))]
+pub(crate) fn ipa_batch(lang: Language, voice: &'static str, texts: &[&str]) -> Result<Vec<String>, G2pError> {
+    #[cfg(feature = "espeak")]
+    {
+        let inputs: Vec<String> = texts.iter().map(|t| espeak_input(lang, t)).collect();
+        ffi::texts_to_ipa(voice, &inputs).map_err(|f| match f {
+            ffi::Failure::Other(e) => e,
+            ffi::Failure::Crashed { index, why } => G2pError::Backend(format!(
+                "espeak-ng {why} reading {:?} ({lang}): a defect of the libespeak-ng library on unusual \
+                 input, caught in its worker process; remove or rewrite the unusual characters",
+                texts[index]
+            )),
+        })
+    }
+    #[cfg(not(feature = "espeak"))]
+    {
+        Err(G2pError::FeatureMissing { language: lang, feature: "espeak" })
+    }
+}
+
+/// Whether espeak-ng can be used in this build and starts (the `espeak` feature and its data).
+pub fn espeak_available() -> bool {
+    #[cfg(feature = "espeak")]
+    {
+        ffi::ensure_initialized().is_ok()
+    }
+    #[cfg(not(feature = "espeak"))]
+    {
+        false
     }
 }
 
@@ -423,6 +443,8 @@ mod ffi {
             "it" => "roa/it",
             "pt-br" => "roa/pt-BR",
             "hi" => "inc/hi",
+            "en-us" => "gmw/en-US",
+            "en-gb" => "gmw/en",
             v => v,
         };
         let mut rc = -1;
@@ -442,7 +464,7 @@ mod ffi {
     }
 
     /// The voices the worker protocol can name (a voice travels as its index here).
-    const VOICES: [&str; 5] = ["es", "fr-fr", "it", "pt-br", "hi"];
+    const VOICES: [&str; 7] = ["es", "fr-fr", "it", "pt-br", "hi", "en-us", "en-gb"];
 
     /// Phonemizes `texts` with `voice`, one result per text (blank texts give empty strings).
     ///

@@ -6,6 +6,35 @@ use std::sync::OnceLock;
 static US: &str = include_str!("../../data/us.lex");
 static GB: &str = include_str!("../../data/gb.lex");
 
+/// Warble's own entries for words misaki's dictionaries lack and misaki reads wrongly (it sends them to espeak-ng
+/// or spells them): the scale names num2words uses past octillion and the ordinals of the scale names, and names
+/// and words a listener hears misread. Key, en-us, en-gb. They answer only where the dictionaries have no entry
+/// (as gold entries); the corpus scorer counts them apart, as deliberate departures from misaki.
+const ADDITIONS: [(&str, &str, &str); 14] = [
+    ("nonillion", "nOnˈɪljən", "nQnˈɪljən"),
+    ("decillion", "dəsˈɪljən", "dɪsˈɪljən"),
+    ("quadrillionth", "kwɑdɹˈɪljənθ", "kwɒdɹˈɪljənθ"),
+    ("quintillionth", "kwɪntˈɪljənθ", "kwɪntˈɪljənθ"),
+    ("sextillionth", "sɛkstˈɪljənθ", "sɛkstˈɪljənθ"),
+    ("septillionth", "sɛptˈɪljənθ", "sɛptˈɪljənθ"),
+    ("octillionth", "ɑktˈɪljənθ", "ɒktˈɪljənθ"),
+    ("nonillionth", "nOnˈɪljənθ", "nQnˈɪljənθ"),
+    ("decillionth", "dəsˈɪljənθ", "dɪsˈɪljənθ"),
+    // "read me", not R-E-A-D-M-E; the surname (the Greek letter, lowercase `xi`, keeps the dictionary's reading);
+    // the Spanish name (hwah-KEEN, not JOH-kwin); the Irish surname.
+    ("README", "ɹˈidmˌi", "ɹˈiːdmˌiː"),
+    ("Xi", "ʃˈi", "ʃˈiː"),
+    ("Joaquin", "wɑkˈin", "wakˈiːn"),
+    ("Joaquín", "wɑkˈin", "wakˈiːn"),
+    ("O'Brien", "ObɹˈIən", "QbɹˈIən"),
+];
+
+/// Whether `word` is one of Warble's own entries (see [`ADDITIONS`]).
+pub fn is_addition(word: &str) -> bool {
+    let w = word.replace(['‘', '’'], "'");
+    ADDITIONS.iter().any(|a| a.0 == w)
+}
+
 /// One value of a dictionary: plain phonemes, per-tag variants (`{TAG=ps;...}`), or null.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entry<'a> {
@@ -121,6 +150,7 @@ impl Table {
 
 pub struct Dict {
     table: Table,
+    british: bool,
 }
 
 fn is_title(w: &str) -> bool {
@@ -144,15 +174,15 @@ impl Dict {
         static US_D: OnceLock<Dict> = OnceLock::new();
         static GB_D: OnceLock<Dict> = OnceLock::new();
         if british {
-            GB_D.get_or_init(|| Dict { table: Table::new(GB) })
+            GB_D.get_or_init(|| Dict { table: Table::new(GB), british: true })
         } else {
-            US_D.get_or_init(|| Dict { table: Table::new(US) })
+            US_D.get_or_init(|| Dict { table: Table::new(US), british: false })
         }
     }
 
     /// A new index, not the shared one.
     pub fn fresh(british: bool) -> Dict {
-        Dict { table: Table::new(if british { GB } else { US }) }
+        Dict { table: Table::new(if british { GB } else { US }), british }
     }
 
     pub fn entries(&self) -> usize {
@@ -160,7 +190,10 @@ impl Dict {
     }
 
     fn field(&self, key: &str, gold: bool) -> Option<Entry<'static>> {
-        let (g, s) = self.table.raw(key)?;
+        let Some((g, s)) = self.table.raw(key) else {
+            let a = ADDITIONS.iter().find(|a| a.0 == key).filter(|_| gold)?;
+            return Some(Entry::Plain(if self.british { a.2 } else { a.1 }));
+        };
         Entry::parse(if gold { g } else { s })
     }
 

@@ -2,6 +2,7 @@
 //! trained with: spaCy-like tokenization, a rule tagger, misaki's gold/silver dictionaries with its morphology,
 //! number reading and stress rules, and a letter-to-sound fallback for words no dictionary has.
 
+mod espeak_oov;
 pub mod eval;
 mod lexicon;
 mod normalize;
@@ -12,6 +13,7 @@ mod tokenize;
 mod words;
 
 use crate::{G2p, G2pError, Language, Token};
+pub use espeak_oov::map_english_ipa;
 use tokenize::RawToken;
 use words::{CONSONANTS, CURRENCIES, Ctx, PRIMARY, VOWELS, Words};
 
@@ -134,15 +136,56 @@ enum Item {
     Group(Vec<MTok>),
 }
 
+/// How English words that no dictionary knows are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// espeak-ng, mapped to Kokoro's symbols as misaki maps it (needs the `espeak` feature and libespeak-ng).
+    Espeak,
+    /// Warble's own letter-to-sound rules (pure Rust).
+    Rules,
+}
+
 /// English G2P matching misaki (`british = false`: en-us, `true`: en-gb).
 pub struct EnglishG2p {
     british: bool,
     words: Words,
+    espeak: Option<espeak_oov::EspeakFallback>,
 }
 
 impl EnglishG2p {
+    /// The dialect's G2P with the best fallback this build has: espeak-ng where the `espeak` feature is on and
+    /// the library starts, else the letter-to-sound rules.
     pub fn new(british: bool) -> EnglishG2p {
-        EnglishG2p { british, words: Words::new(british) }
+        let fallback = if crate::espeak::espeak_available() { Fallback::Espeak } else { Fallback::Rules };
+        EnglishG2p::with_fallback(british, fallback).unwrap_or_else(|_| EnglishG2p::rules_only(british))
+    }
+
+    /// The dialect's G2P with a chosen fallback; [`Fallback::Espeak`] errors when this build or machine has no
+    /// espeak-ng.
+    pub fn with_fallback(british: bool, fallback: Fallback) -> Result<EnglishG2p, G2pError> {
+        let mut g2p = EnglishG2p::rules_only(british);
+        if fallback == Fallback::Espeak {
+            let language = if british { Language::EnGb } else { Language::EnUs };
+            if !cfg!(feature = "espeak") {
+                return Err(G2pError::FeatureMissing { language, feature: "espeak" });
+            }
+            if !crate::espeak::espeak_available() {
+                return Err(G2pError::Backend(
+                    "espeak-ng failed to initialise (is espeak-ng-data installed? set ESPEAK_DATA_PATH)".into(),
+                ));
+            }
+            g2p.espeak = Some(espeak_oov::EspeakFallback::new(british));
+        }
+        Ok(g2p)
+    }
+
+    fn rules_only(british: bool) -> EnglishG2p {
+        EnglishG2p { british, words: Words::new(british), espeak: None }
+    }
+
+    /// Which fallback reads unknown words.
+    pub fn fallback_kind(&self) -> Fallback {
+        if self.espeak.is_some() { Fallback::Espeak } else { Fallback::Rules }
     }
 
     /// Number of dictionary keys loaded (gold and silver together).
@@ -428,6 +471,13 @@ impl EnglishG2p {
     }
 
     fn fallback(&self, tk: &MTok) -> (String, u8) {
+        // espeak as misaki uses it; a word espeak cannot read (a crash of the library, nothing it can say) goes
+        // to the rules instead of becoming silence.
+        if let Some(ps) = self.espeak.as_ref().and_then(|e| e.read(&tk.text).ok())
+            && ps.chars().any(|c| VOWELS.contains(c))
+        {
+            return (ps, 2);
+        }
         (oov::guess(&self.words, &tk.text, self.british), 1)
     }
 
