@@ -132,7 +132,9 @@ enum Command {
     /// Print the phonemes Warble would speak for a text (one line of phonemes per input line on stdin)
     Phonemize {
         text: Option<String>,
-        #[arg(long, default_value = "en-us")]
+        /// Language of the text: auto (detect per sentence and script, as `say` does), en-us, en-gb, es, fr, it,
+        /// pt-br, hi, ja, zh
+        #[arg(long, default_value = "auto")]
         lang: String,
     },
     /// Detect languages: for each line on stdin print `code<TAB>text` runs separated by ` | `
@@ -669,20 +671,18 @@ fn parse_lang(code: &str) -> Result<Option<Language>> {
 }
 
 fn phonemize(text: Option<String>, lang: &str) -> Result<()> {
-    let Some(lang) = parse_lang(lang)? else {
-        bail!(
-            "phonemize needs a language (--lang en-us, en-gb, es, fr, it, pt-br, hi, ja or zh); `auto` is for `warble say`"
-        );
-    };
-    let g2p = warble_engine::g2p_for(lang)?;
+    let lang = parse_lang(lang)?;
     let mut out = std::io::stdout().lock();
-    match text {
-        Some(t) => writeln!(out, "{}", warble_engine::phonemize_line(g2p.as_ref(), &t)?)?,
-        None => {
-            for line in read_stdin()?.lines() {
-                writeln!(out, "{}", warble_engine::phonemize_line(g2p.as_ref(), line)?)?;
-            }
+    let lines: Vec<String> = match text {
+        Some(t) => vec![t],
+        None => read_stdin()?.lines().map(str::to_string).collect(),
+    };
+    for line in lines {
+        let (phonemes, warnings) = warble_engine::phonemize_text(&line, lang)?;
+        for w in warnings {
+            eprintln!("warning: {w}");
         }
+        writeln!(out, "{phonemes}")?;
     }
     Ok(())
 }

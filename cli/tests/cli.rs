@@ -146,6 +146,17 @@ fn voices_phonemize_and_detect() {
     let r = warble(&["phonemize", "Hello, world."]);
     assert_eq!(String::from_utf8(r.stdout).unwrap().trim(), "həlˈO, wˈɜɹld.");
 
+    // `phonemize` detects languages as `say` does, so a Japanese run is read, not dropped; with a language
+    // given, the run it cannot read is named in a warning.
+    let r = warble(&["phonemize", "She said 東京は大きい and left."]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let auto = String::from_utf8(r.stdout).unwrap();
+    assert!(auto.starts_with("ʃˌi sˈɛd t") && auto.contains('ː') && auto.trim().ends_with("ænd lˈɛft."), "{auto}");
+    let r = warble(&["phonemize", "--lang", "en-us", "She said 東京は大きい and left."]);
+    let err = stderr(&r);
+    assert_eq!(String::from_utf8(r.stdout).unwrap().trim(), "ʃˌi sˈɛd ænd lˈɛft.");
+    assert!(err.contains("東京は大きい") && err.contains("not read as en-us"), "{err}");
+
     let mut child = Command::new(env!("CARGO_BIN_EXE_warble"))
         .args(["detect"])
         .stdin(std::process::Stdio::piped())

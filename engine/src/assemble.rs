@@ -3,7 +3,9 @@
 //!
 //! Each call's audio starts and ends on the pad token's near-silence. How a call joins what came before
 //! depends on what lies between: another call (a 2 ms raised-cosine fade on both sides), a break (the quiet
-//! edges are cut down to 5 ms, faded, and digital zeros fill the exact break length), or a cut the planner made
+//! edges are cut down to 5 ms, faded, and digital zeros fill the exact break length, counted from the last
+//! audible 5 ms of the call before: the model often stretches a final word past its sound, and that quiet
+//! stretch counts towards the break), or a cut the planner made
 //! inside a phrase (the same as a zero-length break: no pause). The part of the previous call that a join may
 //! still change — its quiet end — is held back until the next call (or the end) says what follows; it is
 //! silence, so holding it costs no audible latency.
@@ -18,6 +20,11 @@ const JOIN_FADE: usize = 48;
 /// Samples of a call's quiet edge kept (and faded) on each side of a break: 5 ms.
 const EDGE_KEEP: usize = 120;
 
+/// Windows (5 ms) in which released audio is judged audible or quiet.
+const QUIET_WINDOW: usize = 120;
+/// RMS below which a window is quiet (−46 dBFS): the decaying end of a word the model stretches past its sound.
+const QUIET_RMS: f32 = 0.005;
+
 /// What was last placed on the timeline: how to join the next call.
 #[derive(Debug, Clone, Copy)]
 enum Join {
@@ -25,8 +32,9 @@ enum Join {
     Start,
     /// After a call whose trailing quiet edge is this many samples.
     Chunk { pad: usize },
-    /// After a break (silence still to place, in samples) following a call with this trailing quiet edge.
-    Silence { samples: usize, pad: usize },
+    /// After a break (silence still to place, in samples) following a call with this trailing quiet edge; `quiet`:
+    /// how much already released audio before that edge was quiet (it counts towards the break).
+    Silence { samples: usize, pad: usize, quiet: usize },
 }
 
 /// Timing information waiting for the audio it belongs to.
@@ -95,6 +103,9 @@ pub(crate) struct Assembler {
     current: Option<Current>,
     events: Vec<Event>,
     calls: Vec<ChunkTiming>,
+    /// Trailing quiet samples of the released audio (whole quiet windows), and the window being measured.
+    quiet: usize,
+    window: (f32, usize),
 }
 
 impl Assembler {
@@ -108,6 +119,8 @@ impl Assembler {
             current: None,
             events: Vec::new(),
             calls: Vec::new(),
+            quiet: 0,
+            window: (0.0, 0),
         }
     }
 
@@ -122,6 +135,15 @@ impl Assembler {
         }
         self.out.extend_from_slice(samples);
         self.emitted += samples.len() as u64;
+        for &x in samples {
+            self.window.0 += x * x;
+            self.window.1 += 1;
+            if self.window.1 == QUIET_WINDOW {
+                let rms = (self.window.0 / QUIET_WINDOW as f32).sqrt();
+                self.quiet = if rms < QUIET_RMS { self.quiet + QUIET_WINDOW } else { 0 };
+                self.window = (0.0, 0);
+            }
+        }
     }
 
     fn release_tail(&mut self) {
@@ -133,17 +155,18 @@ impl Assembler {
     pub fn add_break(&mut self, ms: u32) {
         let samples = (ms as usize * SAMPLE_RATE as usize).div_ceil(1000);
         self.join = match self.join {
-            Join::Start => Join::Silence { samples, pad: 0 },
-            Join::Chunk { pad } => Join::Silence { samples, pad },
-            Join::Silence { samples: s, pad } => Join::Silence { samples: s + samples, pad },
+            Join::Start => Join::Silence { samples, pad: 0, quiet: 0 },
+            // The break is measured on the audio: from the last audible window of the call before.
+            Join::Chunk { pad } => Join::Silence { samples, pad, quiet: self.quiet },
+            Join::Silence { samples: s, pad, quiet } => Join::Silence { samples: s + samples, pad, quiet },
         };
     }
 
     /// A mark between calls: at the end of the last sounding symbol plus any break since.
     pub fn add_mark(&mut self, name: String) {
         let mut t = self.placed();
-        if let Join::Silence { samples, pad } = self.join {
-            t = t.saturating_sub(pad as u64) + samples as u64;
+        if let Join::Silence { samples, pad, quiet } = self.join {
+            t = t.saturating_sub((pad + quiet) as u64) + samples as u64;
         }
         self.events.push(Event::Mark(MarkTiming { name, time: seconds(t) }));
     }
@@ -162,7 +185,7 @@ impl Assembler {
         let len = durations.iter().sum::<usize>() * SAMPLES_PER_FRAME;
         let (lead_pad, trail_pad) = quiet_edges(&phonemes, &durations);
         if seamless && let Join::Chunk { pad } = self.join {
-            self.join = Join::Silence { samples: 0, pad };
+            self.join = Join::Silence { samples: 0, pad, quiet: 0 };
         }
         let (start, skip, fade_in) = match self.join {
             Join::Start => (self.placed(), 0, (0, false)),
@@ -176,10 +199,10 @@ impl Assembler {
                 self.release_tail();
                 (start, 0, (n, true))
             }
-            Join::Silence { samples, pad } => {
+            Join::Silence { samples, pad, quiet } => {
                 let keep_prev = trim_quiet_tail(&mut self.tail, pad);
                 let keep_next = EDGE_KEEP.min(lead_pad);
-                let zeros = samples.saturating_sub(keep_prev + keep_next);
+                let zeros = samples.saturating_sub(quiet + keep_prev + keep_next);
                 self.release_tail();
                 self.release(&vec![0.0; zeros]);
                 let skip = (lead_pad - keep_next).min(len);
@@ -260,10 +283,10 @@ impl Assembler {
     /// End of the output (or of an utterance, with `flush`): a pending break is placed after the last sounding
     /// symbol, the held tail is released, and the next call starts a new utterance.
     pub fn finish(&mut self) {
-        if let Join::Silence { samples, pad } = self.join {
+        if let Join::Silence { samples, pad, quiet } = self.join {
             let kept = trim_quiet_tail(&mut self.tail, pad);
             self.release_tail();
-            self.release(&vec![0.0; samples.saturating_sub(kept)]);
+            self.release(&vec![0.0; samples.saturating_sub(quiet + kept)]);
         } else {
             self.release_tail();
         }
@@ -379,6 +402,23 @@ mod tests {
         let zeros = out.iter().skip(first_end).take_while(|&&x| x.abs() < 0.5).count();
         assert_eq!(zeros, 12_000);
         assert_eq!(out.len(), first_end + 12_000 + 3 * SAMPLES_PER_FRAME + 4 * SAMPLES_PER_FRAME);
+    }
+
+    /// A word whose sound ends before its last frame: the break counts from where the audio goes quiet.
+    #[test]
+    fn a_break_counts_from_the_last_audible_audio() {
+        let mut a = Assembler::new();
+        let d = vec![4, 8, 4];
+        // The sounding symbol (frames 4..12) is loud for 3 frames, then quiet for 5 (a decayed ending).
+        let mut audio = vec![0.5f32; 7 * SAMPLES_PER_FRAME];
+        audio.extend(vec![0.001f32; 9 * SAMPLES_PER_FRAME]);
+        call(&mut a, "a", d.clone(), &audio, 1000, false);
+        a.add_break(500);
+        call(&mut a, "a", vec![4, 3, 4], &vec![0.5f32; 11 * SAMPLES_PER_FRAME], 1000, false);
+        let out = all(&mut a);
+        let loud_end = 7 * SAMPLES_PER_FRAME;
+        let gap = out.iter().skip(loud_end).take_while(|&&x| x.abs() < 0.5).count();
+        assert_eq!(gap, 12_000, "500 ms from the end of the sound, not from the end of the symbol");
     }
 
     #[test]

@@ -373,6 +373,13 @@ pub(crate) fn language_runs(text: &str, lang: Option<Language>, warnings: &mut V
     }
     let mut runs = Vec::new();
     for run in warble_g2p::detect_runs(text, None) {
+        if let (Some(name), Some(l)) = (run.unsupported, run.language) {
+            warnings.push(format!(
+                "{:?} looks like {name}, which Warble does not speak: read as English ({l}, approximate); \
+                 choose the language explicitly to read it otherwise",
+                run.text
+            ));
+        }
         match run.language {
             Some(l) => runs.push((l, run.text)),
             None => warnings.push(format!(
@@ -383,6 +390,38 @@ pub(crate) fn language_runs(text: &str, lang: Option<Language>, warnings: &mut V
         }
     }
     runs
+}
+
+/// The phonemes `say` speaks for one line of text (each detected run in its language when `lang` is `None`),
+/// and warnings for what is not spoken: runs in scripts no voice reads, and, with a language given, text in
+/// scripts that language's front end does not read.
+pub fn phonemize_text(text: &str, lang: Option<Language>) -> Result<(String, Vec<String>), warble_g2p::G2pError> {
+    use warble_g2p::Script;
+    let mut warnings = Vec::new();
+    if let Some(l) = lang {
+        let reads = |s: Script| match l {
+            Language::Hi => matches!(s, Script::Devanagari | Script::Latin | Script::Neutral),
+            Language::Ja => matches!(s, Script::Kana | Script::Han | Script::Latin | Script::Neutral),
+            Language::Zh => matches!(s, Script::Han | Script::Latin | Script::Neutral),
+            _ => matches!(s, Script::Latin | Script::Neutral),
+        };
+        for run in warble_g2p::detect_runs(text, None).iter().filter(|r| !reads(r.script)) {
+            warnings.push(format!(
+                "{:?} ({} script) is not read as {l}: leave the language to detection to speak each part in its own",
+                run.text,
+                run.script.name()
+            ));
+        }
+    }
+    let mut parts = Vec::new();
+    for (l, run) in language_runs(text, lang, &mut warnings) {
+        let g2p = warble_g2p::g2p_for(l)?;
+        let ps = warble_g2p::phonemize_line(g2p.as_ref(), &run)?;
+        if !ps.is_empty() {
+            parts.push(ps);
+        }
+    }
+    Ok((parts.join(" "), warnings))
 }
 
 pub(crate) fn symbol_count(tokens: &[Token]) -> usize {

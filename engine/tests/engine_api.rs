@@ -195,3 +195,44 @@ fn mixed_language_text_is_one_file_with_each_run_in_its_language() {
     assert!(s.chunks[1].phonemes.chars().any(|c| matches!(c, 'ɕ' | 'ʨ' | 'ɯ' | 'ː' | 'ɾ')), "{}", s.chunks[1].phonemes);
     assert!(s.chunks[0].phonemes.contains('ʃ'));
 }
+
+/// A sentence that switches from English into Spanish is two runs: the Spanish half read by the Spanish front end
+/// (espeak-ng), in the same voice.
+#[cfg(feature = "espeak")]
+#[test]
+fn latin_code_switching_reads_each_half_in_its_language() {
+    let e = engine();
+    let s = e
+        .synthesize_text(
+            "I told my abuela that I'd be home by eight, pero ella ya estaba preparando la cena.",
+            None,
+            &quiet("af_heart"),
+        )
+        .unwrap();
+    assert_eq!(s.chunks.len(), 2, "{:?}", s.chunks.iter().map(|c| &c.phonemes).collect::<Vec<_>>());
+    // English G2P never writes Spanish's ʎ (ella), β (estaba) or ʝ (ya).
+    assert!(!s.chunks[0].phonemes.contains(['ʎ', 'β', 'ʝ']), "{}", s.chunks[0].phonemes);
+    assert!(s.chunks[1].phonemes.contains(['ʎ', 'β', 'ʝ']), "{}", s.chunks[1].phonemes);
+}
+
+/// German is not a language Warble speaks: it is read as English, with a warning that says so.
+#[test]
+fn unsupported_latin_language_is_read_as_english_with_a_warning() {
+    let e = engine();
+    let s = e
+        .synthesize_text("Ich habe heute leider keine Zeit, weil ich noch arbeiten muss.", None, &quiet("af_heart"))
+        .unwrap();
+    assert!(!s.audio.is_empty());
+    assert!(s.warnings.iter().any(|w| w.contains("German") && w.contains("English")), "{:?}", s.warnings);
+}
+
+/// For the espeak-ng languages, word timings list words, not whole clauses.
+#[cfg(feature = "espeak")]
+#[test]
+fn espeak_language_word_timings_are_words() {
+    let e = engine();
+    let s = e.synthesize_text("Hola, ¿qué tal estás hoy?", Some(Language::Es), &quiet("ef_dora")).unwrap();
+    let words: Vec<&str> = s.words.iter().map(|w| w.text.as_str()).collect();
+    assert_eq!(words, ["Hola", "qué", "tal", "estás", "hoy"], "{:?}", s.words);
+    assert!(s.words.windows(2).all(|w| w[0].end <= w[1].start + 1e-6 && w[0].start < w[0].end), "{:?}", s.words);
+}

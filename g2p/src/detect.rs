@@ -74,6 +74,10 @@ pub struct Run {
     pub text: String,
     /// Byte range in the input.
     pub range: Range<usize>,
+    /// A Latin-script language Warble does not speak that the run looks like (`German`, `Dutch`, ...); the run
+    /// is then read as English (the documented choice: names and loanwords come out right, the rest is
+    /// approximate) and the caller warns.
+    pub unsupported: Option<&'static str>,
 }
 
 impl Run {
@@ -323,6 +327,7 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
             script: Script::Neutral,
             text: t.to_string(),
             range: start..start + t.len(),
+            unsupported: None,
         }];
     }
     // Latin sentences are scored first so that weak ones can inherit from anywhere in the text.
@@ -331,18 +336,43 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
         range: Range<usize>,
         lang: Option<Language>,
         confident: bool,
+        unsupported: Option<&'static str>,
     }
     let mut pend: Vec<Pending> = Vec::new();
     for seg in segs {
         match seg.script {
             Script::Latin => {
                 for r in latin_sentences(text, seg.range.clone()) {
+                    if let Some(name) = unsupported_latin(&text[r.clone()]) {
+                        pend.push(Pending {
+                            script: Script::Latin,
+                            range: r,
+                            lang: Some(Language::EnUs),
+                            confident: true,
+                            unsupported: Some(name),
+                        });
+                        continue;
+                    }
+                    // A sentence that switches language mid-way becomes one piece per language.
+                    if let Some(parts) = crate::langid::switches(&text[r.clone()]) {
+                        for (p, lang) in parts {
+                            pend.push(Pending {
+                                script: Script::Latin,
+                                range: r.start + p.start..r.start + p.end,
+                                lang: Some(lang),
+                                confident: true,
+                                unsupported: None,
+                            });
+                        }
+                        continue;
+                    }
                     let guess = guess_latin(&text[r.clone()]);
                     pend.push(Pending {
                         script: Script::Latin,
                         range: r,
                         lang: guess.map(|g| g.0),
                         confident: guess.is_some_and(|g| g.1),
+                        unsupported: None,
                     });
                 }
             }
@@ -355,7 +385,7 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
                     }
                     _ => None,
                 };
-                pend.push(Pending { script: s, range: seg.range, lang, confident: true });
+                pend.push(Pending { script: s, range: seg.range, lang, confident: true, unsupported: None });
             }
         }
     }
@@ -390,12 +420,19 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
         if let Some(last) = runs.last_mut()
             && last.language == p.lang
             && last.script == p.script
+            && last.unsupported == p.unsupported
             && text[last.range.end..p.range.start].trim().is_empty()
         {
             last.range.end = p.range.end;
             continue;
         }
-        runs.push(Run { language: p.lang, script: p.script, text: String::new(), range: p.range });
+        runs.push(Run {
+            language: p.lang,
+            script: p.script,
+            text: String::new(),
+            range: p.range,
+            unsupported: p.unsupported,
+        });
     }
     runs.retain(|r| !text[r.range.clone()].trim().is_empty());
     for r in runs.iter_mut() {
@@ -974,12 +1011,71 @@ fn cue_scores(sentence: &str) -> ([f32; 5], usize) {
     (scores, words.len())
 }
 
+/// The word-frequency margin (nats) over the second language at which a sentence's language is taken from it.
+const SENTENCE_MARGIN: f32 = 10.0;
+
+/// At most this share of a sentence's words may be frequent words of en/es/fr/it/pt for it to be taken for
+/// another language.
+const UNSUPPORTED_MAX_LISTED: f32 = 0.6;
+
+/// The name of a Latin-script language Warble does not speak when `sentence` is clearly written in one (whatlang
+/// over all its languages, confidence at least 0.5, and at least four words and 20 letters), else `None`.
+fn unsupported_latin(sentence: &str) -> Option<&'static str> {
+    use whatlang::Lang;
+    let letters = sentence.chars().filter(|c| c.is_alphabetic()).count();
+    let words = sentence.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
+    if letters < 20 || words < 4 {
+        return None;
+    }
+    // Mixed English and Spanish or French text can look like Catalan or Afrikaans to whatlang: only text whose
+    // words are mostly not among the frequent words of the five languages is taken for another language.
+    if crate::langid::listed_share(sentence) >= UNSUPPORTED_MAX_LISTED {
+        return None;
+    }
+    let info = whatlang::detect(sentence)?;
+    if info.confidence() < 0.5 || info.script() != whatlang::Script::Latin {
+        return None;
+    }
+    Some(match info.lang() {
+        Lang::Eng | Lang::Spa | Lang::Fra | Lang::Ita | Lang::Por => return None,
+        Lang::Deu => "German",
+        Lang::Nld => "Dutch",
+        Lang::Pol => "Polish",
+        Lang::Swe => "Swedish",
+        Lang::Dan => "Danish",
+        Lang::Nob => "Norwegian",
+        Lang::Fin => "Finnish",
+        Lang::Tur => "Turkish",
+        Lang::Ces => "Czech",
+        Lang::Slk => "Slovak",
+        Lang::Hun => "Hungarian",
+        Lang::Ron => "Romanian",
+        Lang::Hrv => "Croatian",
+        Lang::Slv => "Slovenian",
+        Lang::Lit => "Lithuanian",
+        Lang::Lav => "Latvian",
+        Lang::Est => "Estonian",
+        Lang::Vie => "Vietnamese",
+        Lang::Ind => "Indonesian",
+        Lang::Tgl => "Tagalog",
+        Lang::Afr => "Afrikaans",
+        Lang::Cat => "Catalan",
+        _ => return None,
+    })
+}
+
 /// Best Latin language for one sentence and whether the evidence is strong enough to stand alone.
 /// `None` when the sentence has no letters worth scoring.
 fn guess_latin(sentence: &str) -> Option<(Language, bool)> {
     let (mut scores, n_words) = cue_scores(sentence);
     if n_words == 0 {
         return None;
+    }
+    // Word frequencies decide when they are clear (several words, a wide margin); cues and trigrams otherwise.
+    if let Some((lang, margin)) = crate::langid::sentence_language(sentence)
+        && margin >= SENTENCE_MARGIN
+    {
+        return Some((lang, true));
     }
     let letters = sentence.chars().filter(|c| c.is_alphabetic()).count();
     if letters >= 12 {
@@ -1061,6 +1157,27 @@ mod tests {
     #[test]
     fn detect_line_format() {
         assert_eq!(detect_line("Hello everyone. Bonjour à tous !"), "en\tHello everyone. | fr\tBonjour à tous !");
+    }
+
+    #[test]
+    fn unsupported_latin_languages_are_flagged_and_read_as_english() {
+        for (text, name) in [
+            ("Ich habe heute leider keine Zeit, weil ich noch arbeiten muss.", "German"),
+            ("Wij gaan morgen met de trein naar Amsterdam om mijn oma te bezoeken.", "Dutch"),
+            ("Jutro rano pojedziemy pociągiem do Krakowa, żeby odwiedzić babcię.", "Polish"),
+        ] {
+            let runs = detect_runs(text, None);
+            assert_eq!(runs.len(), 1, "{text}: {runs:?}");
+            assert_eq!(runs[0].unsupported, Some(name), "{text}");
+            assert_eq!(runs[0].language, Some(Language::EnUs), "{text}");
+        }
+        for text in [
+            "The committee will meet again next week to discuss the budget.",
+            "Mañana vamos a visitar a mis abuelos en el campo.",
+            "Nous partirons demain matin pour rendre visite à nos grands-parents.",
+        ] {
+            assert!(detect_runs(text, None).iter().all(|r| r.unsupported.is_none()), "{text}");
+        }
     }
 
     #[test]

@@ -245,12 +245,27 @@ pub(crate) fn pieces_to_tokens(
     let mut tokens = Vec::with_capacity(pieces.len());
     for (piece, ws) in pieces {
         match piece {
-            Piece::Words(w) => tokens.push(Token {
-                graphemes: w.to_string(),
-                phonemes: map_espeak_ipa(&phonemize(w)?),
-                whitespace: ws,
-                is_punctuation: false,
-            }),
+            Piece::Words(w) => {
+                let phonemes = map_espeak_ipa(&phonemize(w)?);
+                // One token per word when espeak's words line up with the written ones (so word timings are
+                // words); a stretch where they do not (a number read as several words, words espeak joins)
+                // stays one token. The joined phonemes are the same either way.
+                let written: Vec<&str> = w.split_whitespace().collect();
+                let spoken: Vec<&str> = phonemes.split(' ').collect();
+                if written.len() > 1 && written.len() == spoken.len() {
+                    let last = written.len() - 1;
+                    for (k, (g, p)) in written.iter().zip(&spoken).enumerate() {
+                        tokens.push(Token {
+                            graphemes: g.to_string(),
+                            phonemes: p.to_string(),
+                            whitespace: if k == last { ws.clone() } else { " ".to_string() },
+                            is_punctuation: false,
+                        });
+                    }
+                } else {
+                    tokens.push(Token { graphemes: w.to_string(), phonemes, whitespace: ws, is_punctuation: false });
+                }
+            }
             Piece::Mark(c) => {
                 let p = match c {
                     '«' => '“',
@@ -819,6 +834,15 @@ mod tests {
         .unwrap();
         // `¿` is kept as a token but is not in the vocabulary, so it is not spoken.
         assert_eq!(crate::join_phonemes(&toks), "ˈola, kˈe tˈal?");
+        // Words are tokens of their own where espeak's words line up with the written ones.
+        let words: Vec<(&str, &str)> =
+            toks.iter().filter(|t| !t.is_punctuation).map(|t| (t.graphemes.as_str(), t.phonemes.as_str())).collect();
+        assert_eq!(words, [("Hola", "ˈola"), ("qué", "kˈe"), ("tal", "tˈal")]);
+        // A number espeak reads as two words stays one token with the words around it.
+        let toks =
+            pieces_to_tokens(split_marks("son 21 euros"), |_| Ok("sˈon bˈeinti ˈuno ˈewɾos".to_string())).unwrap();
+        assert_eq!(toks.len(), 1);
+        assert_eq!(crate::join_phonemes(&toks), "sˈon bˈeinti ˈuno ˈewɾos");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fmt;
 pub mod detect;
 pub mod espeak;
 pub mod ja;
+pub mod langid;
 pub mod registry;
 pub mod zh;
 
