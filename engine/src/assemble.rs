@@ -22,8 +22,9 @@ const EDGE_KEEP: usize = 120;
 
 /// Windows (5 ms) in which released audio is judged audible or quiet.
 const QUIET_WINDOW: usize = 120;
-/// RMS below which a window is quiet (−46 dBFS): the decaying end of a word the model stretches past its sound.
-const QUIET_RMS: f32 = 0.005;
+/// RMS below which a window is quiet (−40 dBFS): the decaying end of a word the model stretches past its sound.
+/// (At −46 dBFS, the faint residue an INT8 or windowed first call leaves in a decayed ending counted as sound.)
+const QUIET_RMS: f32 = 0.01;
 
 /// What was last placed on the timeline: how to join the next call.
 #[derive(Debug, Clone, Copy)]

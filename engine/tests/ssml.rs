@@ -217,14 +217,12 @@ fn longest_silence(audio: &[f32]) -> (f64, f64) {
     (best as f64 / sr, best_at as f64 / sr)
 }
 
-/// Longest quiet stretch between audible sound, measured on the waveform: 5 ms windows with RMS under −46 dBFS
-/// (0.005) are quiet. (seconds, start in seconds)
+/// Longest quiet stretch between audible sound, measured on the waveform: 5 ms windows with RMS under −40 dBFS
+/// (0.01) are quiet. (seconds, start in seconds)
 fn audible_gap(audio: &[f32]) -> (f64, f64) {
     let n = 120;
-    let loud: Vec<bool> = audio
-        .chunks(n)
-        .map(|w| (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt() >= 0.005)
-        .collect();
+    let loud: Vec<bool> =
+        audio.chunks(n).map(|w| (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt() >= 0.01).collect();
     let (mut best, mut best_at, mut last_loud) = (0usize, 0usize, None::<usize>);
     for (i, &l) in loud.iter().enumerate() {
         if l {

@@ -75,27 +75,19 @@ fn parse_expected(e: &str) -> String {
 
 #[test]
 fn code_switched_boundaries_exact() {
-    let mut cases = 0;
+    let all = cases(CODESWITCH);
     let mut failures = Vec::new();
-    let mut input = None;
-    for line in CODESWITCH.lines() {
-        if let Some(i) = line.strip_prefix("> ") {
-            input = Some(i.to_string());
-        } else if let Some(e) = line.strip_prefix("= ") {
-            let i = input.take().expect("input before expected");
-            cases += 1;
-            let got = detect_line(&i);
-            let want = parse_expected(e);
-            if got != want {
-                failures.push(format!("{i}\n   want {want:?}\n   got  {got:?}"));
-            }
-            for r in detect_runs(&i, None) {
-                assert_eq!(&i[r.range.clone()], r.text);
-            }
+    for (i, want) in &all {
+        let got = detect_line(i);
+        if &got != want {
+            failures.push(format!("{i}\n   want {want:?}\n   got  {got:?}"));
+        }
+        for r in detect_runs(i, None) {
+            assert_eq!(&i[r.range.clone()], r.text);
         }
     }
-    eprintln!("code-switched: {}/{} exact", cases - failures.len(), cases);
-    assert!(cases >= 30);
+    eprintln!("code-switched: {}/{} exact", all.len() - failures.len(), all.len());
+    assert!(all.len() >= 30);
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
