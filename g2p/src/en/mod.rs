@@ -153,11 +153,15 @@ pub struct EnglishG2p {
 }
 
 impl EnglishG2p {
-    /// The dialect's G2P with the best fallback this build has: espeak-ng where the `espeak` feature is on and
-    /// the library starts, else the letter-to-sound rules.
+    /// The dialect's G2P with the best fallback this build has: espeak-ng where the `espeak` feature is on, else
+    /// the letter-to-sound rules. espeak starts on the first unknown word (not here: text without one never pays
+    /// for it); a word it cannot read, or a machine where it does not start, gets the rules.
     pub fn new(british: bool) -> EnglishG2p {
-        let fallback = if crate::espeak::espeak_available() { Fallback::Espeak } else { Fallback::Rules };
-        EnglishG2p::with_fallback(british, fallback).unwrap_or_else(|_| EnglishG2p::rules_only(british))
+        let mut g2p = EnglishG2p::rules_only(british);
+        if cfg!(feature = "espeak") {
+            g2p.espeak = Some(espeak_oov::EspeakFallback::new(british));
+        }
+        g2p
     }
 
     /// The dialect's G2P with a chosen fallback; [`Fallback::Espeak`] errors when this build or machine has no
