@@ -364,6 +364,26 @@ mod tests {
     }
 
     #[test]
+    fn sentence_evidence_and_the_share_of_known_words() {
+        let (lang, margin) = sentence_language("Deberíamos salir temprano para evitar el tráfico.").unwrap();
+        assert_eq!(lang, Language::Es);
+        assert!(margin > 10.0, "{margin}");
+        assert_eq!(sentence_language("Hello"), None, "one word is no evidence");
+        assert!(listed_share("The committee will meet again next week to discuss the budget.") > 0.9);
+        assert!(listed_share("Ich habe heute leider keine Zeit, weil ich noch arbeiten muss.") < 0.2);
+        assert_eq!(listed_share("1234 !!"), 1.0);
+    }
+
+    #[test]
+    fn a_switch_prefers_a_punctuation_mark() {
+        // "Montréal," is a name (no evidence): the switch falls after its comma, not before it.
+        let s = "Nous avons raté la correspondance à Montréal, so the airline put us up in a hotel for the night.";
+        let r = runs(s);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(r[0], ("Nous avons raté la correspondance à Montréal,".to_string(), "fr"));
+    }
+
+    #[test]
     fn loanwords_and_names_do_not_split() {
         for s in [
             "We ordered a pizza margherita and two cappuccinos at the café.",
