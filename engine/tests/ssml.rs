@@ -270,7 +270,7 @@ fn breaks_insert_exact_silence_and_marks_fall_on_word_boundaries() {
         word("how").start
     );
     // Digital zeros fill what the quiet edges (and a quiet end of "friend") leave of the 500 ms.
-    assert!(silence <= 0.5 && silence >= 0.15, "silence of {:.1} ms", silence * 1000.0);
+    assert!((0.15..=0.5).contains(&silence), "silence of {:.1} ms", silence * 1000.0);
     let mark = |n: &str| s.marks.iter().find(|m| m.name == n).unwrap_or_else(|| panic!("no mark {n}")).time;
     let frame = SAMPLES_PER_FRAME as f64 / f64::from(SAMPLE_RATE);
     assert!((mark("before") - word("dear").start).abs() <= frame);
@@ -279,7 +279,7 @@ fn breaks_insert_exact_silence_and_marks_fall_on_word_boundaries() {
     // The break is the time between the last sound before it and the first after it: at most the break between
     // the word times (the quiet end of the word before counts towards it).
     let gap = word("how").start - word("friend").end;
-    assert!(gap <= 0.5 + frame && gap >= 0.15, "{} → {}", word("friend").end, word("how").start);
+    assert!((0.15..=0.5 + frame).contains(&gap), "{} → {}", word("friend").end, word("how").start);
     assert!(at >= word("friend").end - 0.05 && at <= word("how").start);
     assert_eq!(s.marks.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["before", "end", "after"]);
 
