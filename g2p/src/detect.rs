@@ -451,21 +451,39 @@ fn latin_sentences(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let chars: Vec<(usize, char)> = s.char_indices().collect();
+    // The closing mark of an open quotation: a sentence end inside a quotation that closes later in the segment
+    // ("Do you speak English? I need help.") does not end the sentence around it.
+    let mut open: Option<char> = None;
     let mut k = 0;
     while k < chars.len() {
         let (i, c) = chars[k];
         let is_end = matches!(c, '.' | '!' | '?' | '…' | ';');
+        if c == '\n' {
+            open = None;
+        } else if let Some(close) = quote_pair(c, k.checked_sub(1).map(|p| chars[p].1)) {
+            if open.is_none() {
+                open = Some(close);
+            } else if open == Some(c) {
+                open = None;
+            }
+        } else if open == Some(c) {
+            open = None;
+        }
         if c == '\n' || is_end {
             // Extend over a run of terminators and closing quotes.
             let mut j = k + 1;
             while j < chars.len() && matches!(chars[j].1, '.' | '!' | '?' | '…' | '"' | '”' | '’' | ')' | '»') {
+                if open == Some(chars[j].1) {
+                    open = None;
+                }
                 j += 1;
             }
             let boundary = j >= chars.len() || chars[j].1.is_whitespace();
             // Abbreviations such as "Mr." or "e.g." are not sentence ends; one capital letter or a known
             // abbreviation before the dot keeps the sentence going.
             let abbrev = c == '.' && is_abbreviation(&s[start..i]);
-            if (boundary && !abbrev) || c == '\n' {
+            let quoted = open.is_some_and(|q| chars[j.min(chars.len())..].iter().any(|x| x.1 == q));
+            if (boundary && !abbrev && !quoted) || c == '\n' {
                 let end = if j < chars.len() { chars[j].0 } else { s.len() };
                 push_trimmed(&mut out, s, start, end, range.start);
                 start = end;
@@ -477,6 +495,17 @@ fn latin_sentences(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
     }
     push_trimmed(&mut out, s, start, s.len(), range.start);
     out
+}
+
+/// The closing mark of a quotation that `c` opens (after `prev`): `“…”`, `«…»`, and a straight `"` at the start of
+/// a word.
+fn quote_pair(c: char, prev: Option<char>) -> Option<char> {
+    match c {
+        '“' => Some('”'),
+        '«' => Some('»'),
+        '"' if prev.is_none_or(|p| p.is_whitespace() || "([:,—".contains(p)) => Some('"'),
+        _ => None,
+    }
 }
 
 fn is_abbreviation(before: &str) -> bool {
@@ -1178,6 +1207,16 @@ mod tests {
         ] {
             assert!(detect_runs(text, None).iter().all(|r| r.unsupported.is_none()), "{text}");
         }
+    }
+
+    #[test]
+    fn a_quotation_is_not_cut_at_its_inner_sentence_ends() {
+        let text = "Ela perguntou, \"Do you speak English? I need help.\" Depois saiu. E voltou.";
+        let parts: Vec<&str> = latin_sentences(text, 0..text.len()).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(parts, ["Ela perguntou, \"Do you speak English? I need help.\"", "Depois saiu.", "E voltou."]);
+        // An unclosed quotation does not swallow the rest.
+        let text = "He said \"wait. Then he left.";
+        assert_eq!(latin_sentences(text, 0..text.len()).len(), 2);
     }
 
     #[test]

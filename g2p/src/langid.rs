@@ -59,9 +59,10 @@ impl std::hash::Hasher for PackedHasher {
 
 type Counts = HashMap<u64, u32, std::hash::BuildHasherDefault<PackedHasher>>;
 
-/// Characters packed 21 bits each; the language in the top bits, so one table serves all languages.
+/// Up to three characters packed 16 bits each (their code points within the Basic Multilingual Plane, where
+/// every letter of the five languages lies) above the language, so one table serves all languages.
 fn pack(lang: usize, chars: &[char]) -> u64 {
-    chars.iter().fold(lang as u64, |k, &c| (k << 21) | c as u64)
+    chars.iter().fold(lang as u64, |k, &c| (k << 16) | (c as u64 & 0xffff))
 }
 
 struct Model {

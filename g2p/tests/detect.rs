@@ -123,7 +123,7 @@ fn latin_code_switching_runs_exact() {
     for f in &failures {
         eprintln!("  {f}");
     }
-    assert!(exact as f64 >= 0.93 * all.len() as f64, "{} failures", failures.len());
+    assert!(exact as f64 >= 0.95 * all.len() as f64, "{} failures", failures.len());
 }
 
 /// Single-language sentences with loanwords, names and short foreign phrases come back as one run of their
