@@ -465,22 +465,8 @@ pub fn is_voice_path(name: &str) -> bool {
 
 /// The candidate with the smallest edit distance to `name`, if it is plausibly a typo.
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let distance = |a: &str, b: &str| {
-        let b: Vec<char> = b.chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for (j, &cb) in b.iter().enumerate() {
-                let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-                prev = cur;
-            }
-        }
-        row[b.len()]
-    };
     candidates
-        .map(|c| (distance(name, c), c))
+        .map(|c| (warble_weights::edit_distance(name, c, |x, y| x == y), c))
         .filter(|&(d, _)| d <= 3.max(name.chars().count() / 3))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
