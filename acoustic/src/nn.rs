@@ -293,20 +293,31 @@ impl AdainResBlk1d {
     }
 
     pub fn forward(&self, x: Tensor<3>, style: Tensor<2>) -> Tensor<3> {
+        self.forward_with(x, style, &|_, conv, x| conv.forward(x))
+    }
+
+    /// [`AdainResBlk1d::forward`] with the block's convolutions run by `conv(which, layer, x)`, `which` being
+    /// `0` for `conv1`, `1` for `conv2`, `2` for `conv1x1` (so a caller can put some of them on another kernel).
+    pub fn forward_with(
+        &self,
+        x: Tensor<3>,
+        style: Tensor<2>,
+        conv: &dyn Fn(usize, &Conv1d, Tensor<3>) -> Tensor<3>,
+    ) -> Tensor<3> {
         let mut shortcut = x.clone();
         if self.pool.is_some() {
             shortcut = upsample_nearest2(shortcut);
         }
         if let Some(c) = &self.conv1x1 {
-            shortcut = c.forward(shortcut);
+            shortcut = conv(2, c, shortcut);
         }
         let mut r = leaky_relu(self.norm1.forward(x, style.clone()), 0.2);
         if let Some(pool) = &self.pool {
             r = pool.forward(r);
         }
-        let r = self.conv1.forward(r);
+        let r = conv(0, &self.conv1, r);
         let r = leaky_relu(self.norm2.forward(r, style), 0.2);
-        let r = self.conv2.forward(r);
+        let r = conv(1, &self.conv2, r);
         // The export divides by the rounded constant √2 rather than multiplying by rsqrt(2).
         (r + shortcut).div_scalar(std::f32::consts::SQRT_2)
     }

@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use burn::module::Module;
-use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Tensor, TensorData};
 
-use warble_acoustic::nn::{AdainResBlk1d, Conv1d, LoadError, Loader, key, upsample_nearest2};
+use warble_acoustic::nn::{AdainResBlk1d, Conv1d, LoadError, Loader, key};
 use warble_quant::conv::{Int8Conv, QuantizedRows};
 
 use crate::generator::{Generator, GeneratorConfig};
@@ -93,11 +92,18 @@ impl Decoder {
         self.int8.is_some()
     }
 
+    /// The AdaIN blocks with their checkpoint names: `encode`, `decode.0` … `decode.3`.
+    fn named_blocks(&self) -> impl Iterator<Item = (&AdainResBlk1d, String)> {
+        std::iter::once(&self.encode)
+            .chain(&self.decode)
+            .enumerate()
+            .map(|(i, b)| (b, if i == 0 { "encode".to_string() } else { format!("decode.{}", i - 1) }))
+    }
+
     /// The keys `int8` is asked about, of every block convolution.
     fn conv_names(&self) -> Vec<String> {
         let mut names = Vec::new();
-        for (i, b) in std::iter::once(&self.encode).chain(&self.decode).enumerate() {
-            let block = if i == 0 { "encode".to_string() } else { format!("decode.{}", i - 1) };
+        for (b, block) in self.named_blocks() {
             names.push(format!("{block}.conv1"));
             names.push(format!("{block}.conv2"));
             if b.conv1x1.is_some() {
@@ -108,10 +114,8 @@ impl Decoder {
     }
 
     fn int8_blocks(&self, int8: &dyn Fn(&str) -> bool) -> Arc<Int8Blocks> {
-        let names = std::iter::once("encode".to_string()).chain((0..self.decode.len()).map(|i| format!("decode.{i}")));
-        let blocks = std::iter::once(&self.encode)
-            .chain(&self.decode)
-            .zip(names)
+        let blocks = self
+            .named_blocks()
             .map(|(b, name)| {
                 let conv = |c: Option<&Conv1d>, field: &str| {
                     c.filter(|_| int8(&format!("{name}.{field}"))).map(|c| {
@@ -164,28 +168,13 @@ fn block_forward(
     x: Tensor<3>,
     style: &Tensor<2>,
 ) -> Tensor<3> {
-    let Some([conv1, conv2, conv1x1]) = int8 else {
+    let Some(int8) = int8 else {
         return b.forward(x, style.clone());
     };
-    let conv = |burn: &Conv1d, q: &Option<Int8Conv>, x: Tensor<3>| match q {
+    b.forward_with(x, style.clone(), &|which, conv, x| match &int8[which] {
         Some(q) => int8_conv(q, x),
-        None => burn.forward(x),
-    };
-    let mut shortcut = x.clone();
-    if b.pool.is_some() {
-        shortcut = upsample_nearest2(shortcut);
-    }
-    if let Some(c) = &b.conv1x1 {
-        shortcut = conv(c, conv1x1, shortcut);
-    }
-    let mut r = leaky_relu(b.norm1.forward(x, style.clone()), 0.2);
-    if let Some(pool) = &b.pool {
-        r = pool.forward(r);
-    }
-    let r = conv(&b.conv1, conv1, r);
-    let r = leaky_relu(b.norm2.forward(r, style.clone()), 0.2);
-    let r = conv(&b.conv2, conv2, r);
-    (r + shortcut).div_scalar(std::f32::consts::SQRT_2)
+        None => conv.forward(x),
+    })
 }
 
 /// `x [1, C, T]` through an INT8 convolution, on the host.
