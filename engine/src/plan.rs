@@ -366,21 +366,28 @@ fn group(steps: Vec<Step>, voice_of: impl Fn(&Piece) -> String) -> Vec<Block> {
 }
 
 /// The runs of `text` to speak and their languages: all of it in `lang` when given, else the language runs
-/// `detect_runs` finds; runs in scripts no Kokoro voice reads are skipped with a warning.
-pub(crate) fn language_runs(text: &str, lang: Option<Language>, warnings: &mut Vec<String>) -> Vec<(Language, String)> {
+/// `detect_runs` finds, detected English read as the `voice` speaks it ([`english_for_voice`]); runs in scripts
+/// no Kokoro voice reads are skipped with a warning.
+pub(crate) fn language_runs(
+    text: &str,
+    lang: Option<Language>,
+    voice: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<(Language, String)> {
     if let Some(l) = lang {
         return vec![(l, text.to_string())];
     }
     let mut runs = Vec::new();
     for run in warble_g2p::detect_runs(text, None) {
-        if let (Some(name), Some(l)) = (run.unsupported, run.language) {
+        let lang = run.language.map(|l| english_for_voice(l, voice));
+        if let (Some(name), Some(l)) = (run.unsupported, lang) {
             warnings.push(format!(
                 "{:?} looks like {name}, which Warble does not speak: read as English ({l}, approximate); \
                  choose the language explicitly to read it otherwise",
                 run.text
             ));
         }
-        match run.language {
+        match lang {
             Some(l) => runs.push((l, run.text)),
             None => warnings.push(format!(
                 "skipped {:?} ({} script): no Kokoro voice speaks it",
@@ -414,7 +421,7 @@ pub fn phonemize_text(text: &str, lang: Option<Language>) -> Result<(String, Vec
         }
     }
     let mut parts = Vec::new();
-    for (l, run) in language_runs(text, lang, &mut warnings) {
+    for (l, run) in language_runs(text, lang, "", &mut warnings) {
         let g2p = warble_g2p::g2p_for(l)?;
         let ps = warble_g2p::phonemize_line(g2p.as_ref(), &run)?;
         if !ps.is_empty() {

@@ -47,11 +47,8 @@ impl Engine {
                                 Some(sa) => say_as_text(text, sa, seg_lang.unwrap_or(Language::EnUs), warnings),
                                 None => text.clone(),
                             };
-                            for (l, t) in crate::plan::language_runs(&text, seg_lang, warnings) {
-                                let l = match seg_lang {
-                                    Some(_) => l,
-                                    None => crate::plan::english_for_voice(l, voice.as_deref().unwrap_or(&opts.voice)),
-                                };
+                            let speaker = voice.as_deref().unwrap_or(&opts.voice);
+                            for (l, t) in crate::plan::language_runs(&text, seg_lang, speaker, warnings) {
                                 let tokens = self.g2p(l)?.phonemize(&t)?;
                                 steps.push(Step::Speak(Piece {
                                     lang: l,

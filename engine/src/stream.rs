@@ -318,9 +318,8 @@ impl<'e> Pipeline<'e> {
                 Source::Text { lang, .. } => *lang,
                 Source::Planned => None,
             };
-            for (l, run) in language_runs(&unit.text, lang, &mut warnings) {
-                // Detected English follows the voice's accent: a British voice reads British English.
-                let l = if lang.is_none() { crate::plan::english_for_voice(l, &self.opts.voice) } else { l };
+            // Detected English follows the voice's accent: a British voice reads British English.
+            for (l, run) in language_runs(&unit.text, lang, &self.opts.voice, &mut warnings) {
                 let tokens = self.engine.g2p(l)?.phonemize(&run)?;
                 symbols += crate::plan::symbol_count(&tokens);
                 steps.push(Step::Speak(Piece { lang: l, voice: None, tokens, controls: self.opts.controls.clone() }));
