@@ -6,6 +6,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use warble_acoustic::nn::{LoadError, Loader};
 use warble_acoustic::prosody::{frame_owners, round_durations};
 use warble_acoustic::{AcousticConfig, AcousticModel, ids_tensor};
+use warble_vocoder::generator::{NormCarry, WindowNorm};
 use warble_vocoder::{Decoder, GeneratorConfig, SourceNoise};
 use warble_weights::WeightMap;
 
@@ -220,13 +221,22 @@ impl KokoroModel {
     /// edges lack the neighbours' context: callers that window a chunk add a halo of frames on each side and
     /// keep the middle ([`crate`]'s renderer). `0..frames()` is the whole-chunk computation, exactly.
     pub fn render_frames(&self, p: &Prepared, start: usize, end: usize) -> (Vec<f32>, StageTimes) {
-        self.render_frames_with(p, start, end, false)
+        self.render_frames_with(p, start, end, false, None)
     }
 
     /// [`KokoroModel::render_frames`], with `int8` the decoder's block convolutions (where this range runs
     /// the decoder) and the generator's residual stacks on the INT8 kernel (a stream's first call:
-    /// [`crate::WindowPolicy::int8_first_call`]).
-    pub fn render_frames_with(&self, p: &Prepared, start: usize, end: usize, int8: bool) -> (Vec<f32>, StageTimes) {
+    /// [`crate::WindowPolicy::int8_first_call`]). `carry`: the range is a window of the call whose frames
+    /// `keep` (absolute, inside `start..end`) are kept; the generator's instance norms then join the statistics
+    /// of the windows before (see [`NormCarry`]) and add those frames to them.
+    pub fn render_frames_with(
+        &self,
+        p: &Prepared,
+        start: usize,
+        end: usize,
+        int8: bool,
+        carry: Option<(&mut NormCarry, std::ops::Range<usize>)>,
+    ) -> (Vec<f32>, StageTimes) {
         let end = end.min(p.frames);
         let start = start.min(end);
         let len = end - start;
@@ -254,7 +264,11 @@ impl KokoroModel {
         times.source = t.elapsed();
 
         let t = Instant::now();
-        let post = self.decoder.generator.conv_post_from_spectrum_with(x, p.timbre.clone(), har, int8);
+        let window = carry.map(|(carry, keep)| {
+            let keep = keep.start.clamp(start, end) - start..keep.end.clamp(start, end) - start;
+            WindowNorm::new(carry, len, keep.start..keep.end.max(keep.start))
+        });
+        let post = self.decoder.generator.conv_post_from_spectrum_with(x, p.timbre.clone(), har, int8, window);
         let _ = post.clone().narrow(2, 0, 1).into_data();
         times.generator = t.elapsed();
 

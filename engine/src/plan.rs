@@ -52,8 +52,6 @@ pub(crate) struct Call {
     /// `None` when every symbol has neutral controls (the reference computation exactly).
     pub controls: Option<ChunkControls>,
     pub marks: Vec<(String, MarkAt)>,
-    /// The phoneme count the voice row is chosen by (Kokoro picks row `len − 1` of the pack).
-    pub style_len: usize,
     /// The planner cut this call inside a sentence, without punctuation, to start audio sooner: the next call
     /// continues the phrase and joins without the pads' pause.
     pub cut_mid_phrase: bool,
@@ -188,19 +186,13 @@ impl Planner {
 
     fn plan_run(&mut self, run: Run, group_symbols: &HashMap<u32, usize>, jobs: &mut Vec<Job>) {
         let tagged = || run.pieces.iter().enumerate().flat_map(|(i, p)| p.tokens.iter().map(move |t| (t, i)));
-        let whole = chunk_tagged(tagged(), MAX_PHONEMES);
         // The limit of this run's chunk `i`: still ramping, or the model's.
         let ramp = self.short_first.zip(self.ramp_calls);
         let limit_of = move |i: usize| ramp.map_or(MAX_PHONEMES, |(first, done)| ramp_limit(first, done + i));
-        let (chunks, first_style) = if limit_of(0) < MAX_PHONEMES {
-            let chunks = chunk_tagged_ramp(tagged(), MAX_PHONEMES, limit_of);
-            // A cut first piece keeps the voice row of the chunk it was cut from: it should sound like the
-            // start of that sentence, not like a short utterance of its own.
-            let len = whole.first().map_or(0, |c| c.phonemes.chars().count());
-            let cut = chunks.first().is_some_and(|c| c.phonemes.chars().count() < len);
-            (chunks, cut.then_some(len))
+        let chunks = if limit_of(0) < MAX_PHONEMES {
+            chunk_tagged_ramp(tagged(), MAX_PHONEMES, limit_of)
         } else {
-            (whole, None)
+            chunk_tagged(tagged(), MAX_PHONEMES)
         };
         let n_chunks = chunks.len();
         self.ramp_calls = self.ramp_calls.filter(|_| limit_of(n_chunks) < MAX_PHONEMES).map(|done| done + n_chunks);
@@ -231,12 +223,7 @@ impl Planner {
             if i + 1 == n_chunks {
                 call_marks.extend(marks.by_ref().map(|(name, _)| (name, MarkAt::End)));
             }
-            let len = chunk.phonemes.chars().count();
             let last = chunk.phonemes.chars().last().unwrap_or(' ');
-            let style_len = match first_style {
-                Some(l) if i == 0 => l.max(len),
-                _ => len,
-            };
             let cut_mid_phrase = limit_of(i) < MAX_PHONEMES && i + 1 < n_chunks && !is_pause_symbol(last);
             let mut chunk = chunk;
             if cut_mid_phrase {
@@ -251,7 +238,6 @@ impl Planner {
                 voice: run.voice.clone(),
                 controls: (!neutral).then_some(controls),
                 marks: call_marks,
-                style_len,
                 chunk,
             })));
         }

@@ -14,7 +14,8 @@
 //! sum) and sliced, so its phase is exact in every window. After an utterance's first call, the decoder runs
 //! once over each whole call and only the generator is windowed (narrower halo, no decoder cost per window).
 //! The one approximation is the instance normalisation inside the AdaIN blocks: its statistics span the
-//! frames the window sees instead of the whole call. The README gives the measured effect.
+//! frames the window sees instead of the whole call; in the calls after the first, the generator's join them
+//! with the call's earlier windows ([`WindowPolicy::carry_norms`]). The README gives the measured effect.
 //!
 //! ## Keeping ahead of playback
 //! The first window is small (first audio soonest) and windows grow by half each time, so each is made while
@@ -32,6 +33,7 @@ use crate::segment::{Segmenter, SegmenterOptions, Unit, UnitEnd};
 use crate::{
     ChunkTiming, Engine, EngineError, MarkTiming, StageTimes, SynthesisOptions, TokenTiming, VoicePack, WordTiming,
 };
+use warble_vocoder::generator::NormCarry;
 
 /// What to speak.
 #[derive(Debug, Clone)]
@@ -101,6 +103,9 @@ pub struct WindowPolicy {
     /// precision says. The first audio sooner, and the second window still ahead of
     /// playback, at a small cost in that call alone.
     pub int8_first_call: bool,
+    /// The generator's instance norms in a window take their statistics over the window joined with the
+    /// call's earlier windows (CPU kernels), instead of the window alone.
+    pub carry_norms: bool,
 }
 
 impl Default for WindowPolicy {
@@ -114,6 +119,7 @@ impl Default for WindowPolicy {
             first_call_symbols: 40,
             whole_decoder: true,
             int8_first_call: true,
+            carry_norms: true,
         }
     }
 }
@@ -172,6 +178,8 @@ struct Rendering {
     first_call: bool,
     /// The previous window's samples past its end, to cross-fade with the next window's start.
     lookahead: Vec<f32>,
+    /// The generator's instance-norm statistics over the windows rendered so far.
+    norms: NormCarry,
 }
 
 struct Pipeline<'e> {
@@ -388,7 +396,10 @@ impl<'e> Pipeline<'e> {
             let pack = self.engine.voices.resolve(&call.voice)?;
             self.voices.insert(call.voice.clone(), pack);
         }
-        let style = self.voices[&call.voice].style_for(call.style_len.clamp(1, crate::MAX_PHONEMES))?;
+        // The voice row of the call's own length, as the reference picks it (a piece cut short too: the row of
+        // the chunk it was cut from made Kokoro speak it slower still; measured in the README).
+        let len = call.chunk.phonemes.chars().count();
+        let style = self.voices[&call.voice].style_for(len.clamp(1, crate::MAX_PHONEMES))?;
         let ids = self.engine.vocab.encode(&call.chunk.phonemes);
         let mut prepared =
             self.engine.model.prepare(&ids, &style, self.opts.speed, self.opts.noise, call.controls.as_ref());
@@ -414,7 +425,14 @@ impl<'e> Pipeline<'e> {
             Latency::Whole => usize::MAX,
         };
         let first_call = std::mem::replace(&mut self.cold, false);
-        self.current = Some(Rendering { prepared, next_frame: 0, window, first_call, lookahead: Vec::new() });
+        self.current = Some(Rendering {
+            prepared,
+            next_frame: 0,
+            window,
+            first_call,
+            lookahead: Vec::new(),
+            norms: NormCarry::default(),
+        });
         Ok(())
     }
 
@@ -438,7 +456,8 @@ impl<'e> Pipeline<'e> {
                 let lo = a.saturating_sub(halo);
                 let hi = (b + halo).min(frames);
                 let int8 = w.int8_first_call && r.first_call;
-                let (audio, times) = model.render_frames_with(&r.prepared, lo, hi, int8);
+                let carry = (w.carry_norms && r.prepared.decoded_whole()).then_some((&mut r.norms, a..b));
+                let (audio, times) = model.render_frames_with(&r.prepared, lo, hi, int8, carry);
                 let from = (a - lo) * SAMPLES_PER_FRAME;
                 let to = (b - lo) * SAMPLES_PER_FRAME;
                 let mut out = audio[from..to].to_vec();

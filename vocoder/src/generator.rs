@@ -11,7 +11,7 @@ use warble_acoustic::nn::{AdaIn1d, Conv1d, ConvTranspose1d, Linear, LoadError, L
 
 use warble_quant::conv::{Int8Conv, QuantizedRows};
 
-use crate::host::{HostConv, PaddedRows, adain_snake_padded};
+use crate::host::{HostConv, Moments, PaddedRows, adain_snake_carried, adain_snake_padded};
 use crate::source::{SineGenConfig, SourceNoise, harmonic_source};
 use crate::stft::Stft;
 use std::sync::Arc;
@@ -142,17 +142,74 @@ impl AdaInResBlock1 {
 
     /// [`AdaInResBlock1::forward`] on the host, in place on `x [C, T]` (row-major); `scratch` holds the
     /// buffers, reused across calls.
-    fn forward_host(&self, host: &HostResBlock, x: &mut [f32], t: usize, style: &Tensor<2>, scratch: &mut HostScratch) {
+    /// `carry`: the statistics of the call's earlier windows, when `x` is one window of a longer call.
+    fn forward_host(
+        &self,
+        host: &HostResBlock,
+        x: &mut [f32],
+        t: usize,
+        style: &Tensor<2>,
+        scratch: &mut HostScratch,
+        mut carry: Option<&mut WindowNorm>,
+    ) {
         let HostScratch { padded, quantized, hidden } = scratch;
         hidden.resize(x.len(), 0.0);
+        let mut adain =
+            |x: &[f32], (gamma, beta): (Vec<f32>, Vec<f32>), alpha: &[f32], padded: &mut PaddedRows| match carry
+                .as_deref_mut()
+            {
+                Some(w) => {
+                    let (past, keep) = w.next_layer(t);
+                    adain_snake_carried(x, t, &gamma, &beta, alpha, padded, past, keep)
+                }
+                None => adain_snake_padded(x, t, &gamma, &beta, alpha, padded),
+            };
         for j in 0..host.convs1.len() {
             let (gamma, beta) = self.adain1[j].style_affine(style.clone());
-            adain_snake_padded(x, t, &to_host(gamma), &to_host(beta), &host.alpha1[j], padded);
+            adain(x, (to_host(gamma), to_host(beta)), &host.alpha1[j], padded);
             host.convs1[j].forward(padded, quantized, hidden, false);
             let (gamma, beta) = self.adain2[j].style_affine(style.clone());
-            adain_snake_padded(hidden, t, &to_host(gamma), &to_host(beta), &host.alpha2[j], padded);
+            adain(hidden, (to_host(gamma), to_host(beta)), &host.alpha2[j], padded);
             host.convs2[j].forward(padded, quantized, x, true);
         }
+    }
+}
+
+/// The instance-norm statistics of the generator's AdaIN layers over the windows of one call rendered so far
+/// (one [`Moments`] per layer, in the order the layers run). A call rendered in windows normalises each window
+/// with its own columns joined with these, instead of the window's columns alone; the whole call (rendered at
+/// once) needs none. Used by the CPU kernels; the Burn path (other devices) normalises each window alone.
+#[derive(Debug, Clone, Default)]
+pub struct NormCarry {
+    layers: Vec<Moments>,
+}
+
+/// One window of a call for [`Generator::conv_post_from_spectrum_with`]: the call's [`NormCarry`], the
+/// window's length in frames and the frames of it that are kept (the rest is halo, decoded again by the
+/// next window, so it is not added to the statistics).
+pub struct WindowNorm<'a> {
+    carry: &'a mut NormCarry,
+    frames: usize,
+    keep: std::ops::Range<usize>,
+    layer: usize,
+}
+
+impl<'a> WindowNorm<'a> {
+    pub fn new(carry: &'a mut NormCarry, frames: usize, keep: std::ops::Range<usize>) -> Self {
+        assert!(keep.start <= keep.end && keep.end <= frames, "kept frames inside the window");
+        Self { carry, frames, keep, layer: 0 }
+    }
+
+    /// The next layer's moments and the kept columns of a row of `t` columns (the layers run at higher rates
+    /// than frames; the last stage has one reflected column more).
+    fn next_layer(&mut self, t: usize) -> (&mut Moments, std::ops::Range<usize>) {
+        if self.carry.layers.len() <= self.layer {
+            self.carry.layers.resize_with(self.layer + 1, Moments::default);
+        }
+        let col = |f: usize| (f * t).div_ceil(self.frames.max(1)).min(t);
+        let keep = col(self.keep.start)..col(self.keep.end);
+        self.layer += 1;
+        (&mut self.carry.layers[self.layer - 1], keep)
     }
 }
 
@@ -394,17 +451,21 @@ impl Generator {
 
     /// The upsampling trunk and `conv_post`, given the source spectrum from [`Generator::source_spectrum`].
     pub fn conv_post_from_spectrum(&self, x: Tensor<3>, style: Tensor<2>, har: Tensor<3>) -> Tensor<3> {
-        self.conv_post_from_spectrum_with(x, style, har, false)
+        self.conv_post_from_spectrum_with(x, style, har, false, None)
     }
 
     /// [`Generator::conv_post_from_spectrum`], with `int8` every residual-stack convolution on the INT8 kernel
     /// (where the CPU kernels are on; otherwise as without).
+    ///
+    /// `window`: `x` is one window of a longer call; the AdaIN statistics then join the call's earlier windows
+    /// (CPU kernels only; see [`NormCarry`]).
     pub fn conv_post_from_spectrum_with(
         &self,
         mut x: Tensor<3>,
         style: Tensor<2>,
         har: Tensor<3>,
         int8: bool,
+        mut window: Option<WindowNorm>,
     ) -> Tensor<3> {
         let host = if int8 { self.host_int8.as_ref().or(self.host.as_ref()) } else { self.host.as_ref() };
         let kernels = self.resblocks.len() / self.ups.len();
@@ -422,7 +483,14 @@ impl Generator {
                     let [_, c, t] = x.dims();
                     let mut scratch = HostScratch::default();
                     let mut h = to_host(x_source);
-                    self.noise_res[i].forward_host(&host.noise_res[i], &mut h, t, &style, &mut scratch);
+                    self.noise_res[i].forward_host(
+                        &host.noise_res[i],
+                        &mut h,
+                        t,
+                        &style,
+                        &mut scratch,
+                        window.as_mut(),
+                    );
                     for (a, b) in h.iter_mut().zip(to_host(x)) {
                         *a += b;
                     }
@@ -430,7 +498,8 @@ impl Generator {
                     let mut y = vec![0.0f32; h.len()];
                     for (j, block) in blocks.iter().enumerate() {
                         y.copy_from_slice(&h);
-                        block.forward_host(&host.resblocks[i * kernels + j], &mut y, t, &style, &mut scratch);
+                        let host = &host.resblocks[i * kernels + j];
+                        block.forward_host(host, &mut y, t, &style, &mut scratch, window.as_mut());
                         for (s, v) in sum.iter_mut().zip(&y) {
                             *s += v;
                         }

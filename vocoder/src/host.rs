@@ -511,6 +511,74 @@ pub fn adain_snake_padded(x: &[f32], t: usize, gamma: &[f32], beta: &[f32], alph
     });
 }
 
+/// Per-channel moments (count, mean, sum of squared deviations) of one normalisation layer's input over the
+/// part of a call already rendered: what [`adain_snake_carried`] adds to a window's own statistics.
+#[derive(Debug, Clone, Default)]
+pub struct Moments {
+    n: f64,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl Moments {
+    /// Chan et al.'s pairwise update: the moments of this set joined with `n` samples of the given mean and
+    /// biased variance.
+    fn joined(&self, ch: usize, n: f64, mean: f64, var: f64) -> (f64, f64, f64) {
+        let (na, ma, m2a) =
+            (self.n, self.mean.get(ch).copied().unwrap_or(0.0), self.m2.get(ch).copied().unwrap_or(0.0));
+        let total = na + n;
+        if total == 0.0 {
+            return (0.0, 0.0, 0.0);
+        }
+        let delta = mean - ma;
+        (total, ma + delta * n / total, m2a + var * n + delta * delta * na * n / total)
+    }
+}
+
+/// [`adain_snake_padded`] for a window of a longer call: the statistics of each channel are those of the
+/// window's columns from `keep.start` on (those before it, the left halo, were kept by the window before)
+/// joined with `past` (the kept columns of the windows before), and the window's kept columns `keep` are then
+/// added to `past`. The windows of a call thus normalise with statistics that grow towards the
+/// whole call's, where the window's own would follow every pause and vowel.
+#[allow(clippy::too_many_arguments)]
+pub fn adain_snake_carried(
+    x: &[f32],
+    t: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    alpha: &[f32],
+    out: &mut PaddedRows,
+    past: &mut Moments,
+    keep: std::ops::Range<usize>,
+) {
+    let c = gamma.len();
+    assert_eq!(x.len(), c * t, "AdaIN input shape");
+    assert!(beta.len() == c && alpha.len() == c, "AdaIN/Snake parameter shapes");
+    assert!(keep.start <= keep.end && keep.end <= t, "kept columns inside the window");
+    out.reshape(c, t);
+    let past_now: &Moments = past;
+    let updated: Vec<(f64, f64)> = out
+        .rows_mut()
+        .enumerate()
+        .map(|(ch, dst)| {
+            let row = &x[ch * t..][..t];
+            // The columns before `keep` were kept (and counted) by the window before.
+            let seen = &row[keep.start..];
+            let (m, v) = mean_variance(seen);
+            let (n, m, s) = past_now.joined(ch, seen.len() as f64, m, v);
+            let var = if n > 0.0 { s / n } else { 0.0 };
+            let scale = ((1.0 + gamma[ch] as f64) / (var + 1e-5).sqrt()) as f32;
+            snake_affine(row, dst, scale, beta[ch] - m as f32 * scale, alpha[ch]);
+            let kept = &row[keep.clone()];
+            let (km, kv) = mean_variance(kept);
+            let (_, m, s) = past_now.joined(ch, kept.len() as f64, km, kv);
+            (m, s)
+        })
+        .collect();
+    past.n += keep.len() as f64;
+    (past.mean, past.m2) = updated.into_iter().unzip();
+}
+
 /// The per-channel `scale·x + shift` of AdaIN: `h = (1 + γ)·(x − μ)/√(σ² + ε) + β` (biased variance, ε = 1e-5,
 /// as `nn.InstanceNorm1d`).
 fn instance_norm_affine(row: &[f32], gamma: f32, beta: f32) -> (f32, f32) {
@@ -765,6 +833,48 @@ mod tests {
                 let want = h + (a * h).sin().powi(2) / a;
                 assert!((got[ch * t + j] as f64 - want).abs() < 1e-5, "{ch} {j}");
             }
+        }
+    }
+
+    /// Windows of a row that carry their statistics: a window after the kept columns of all before it sees the
+    /// statistics of everything so far, so a last window normalises exactly as the whole row does; the halo
+    /// columns (not kept) are counted once, by the window that keeps them.
+    #[test]
+    fn carried_statistics_join_the_windows_before() {
+        let (c, t) = (3, 700);
+        let mut x = pseudo_random(c * t, 9);
+        for (j, v) in x.iter_mut().enumerate() {
+            *v = *v * (1.0 + (j % t) as f32 / 100.0) + (j / t) as f32; // a different scale and mean per region
+        }
+        let (gamma, beta, alpha) = ([0.5f32, -0.2, 0.0], [0.1f32, 0.0, -1.0], [1.0f32, 0.3, 7.0]);
+        let rows = |x: &[f32], from: usize, to: usize| -> Vec<f32> {
+            (0..c).flat_map(|ch| x[ch * t + from..ch * t + to].to_vec()).collect()
+        };
+        let mut whole = PaddedRows::new();
+        adain_snake_padded(&x, t, &gamma, &beta, &alpha, &mut whole);
+        // No past and every column kept: the plain AdaIN.
+        let mut alone = PaddedRows::new();
+        let mut past = Moments::default();
+        adain_snake_carried(&x, t, &gamma, &beta, &alpha, &mut alone, &mut past, 0..t);
+        for ch in 0..c {
+            assert_eq!(alone.row(ch), whole.row(ch));
+        }
+        // Windows 0..300 (kept 0..250, 50 halo columns on the right) and 200..700 (kept 250..700, 50 halo
+        // columns on the left): the second sees all 700 columns, each once.
+        let mut past = Moments::default();
+        let mut first = PaddedRows::new();
+        adain_snake_carried(&rows(&x, 0, 300), 300, &gamma, &beta, &alpha, &mut first, &mut past, 0..250);
+        assert_eq!(past.n, 250.0);
+        let mut last = PaddedRows::new();
+        adain_snake_carried(&rows(&x, 200, 700), 500, &gamma, &beta, &alpha, &mut last, &mut past, 50..500);
+        assert_eq!(past.n, 700.0);
+        for ch in 0..c {
+            for (j, (&got, &want)) in last.row(ch).iter().zip(&whole.row(ch)[200..]).enumerate() {
+                assert!((got - want).abs() < 2e-5, "channel {ch} column {j}: {got} against {want}");
+            }
+            // The first window alone differs (its statistics miss the loud end of the row).
+            let diff = first.row(ch)[..250].iter().zip(&whole.row(ch)[..250]).map(|(a, b)| (a - b).abs());
+            assert!(diff.fold(0.0f32, f32::max) > 1e-2, "channel {ch}");
         }
     }
 }
