@@ -11,7 +11,7 @@ use crate::check_writable;
 
 #[derive(clap::Args)]
 pub struct QuantizeArgs {
-    /// Built-in policy: int8 (~83 MB), int4-mixed (~58.5 MB) or bf16 (~163 MB)
+    /// Built-in policy: int8 (~90 MB), int4-mixed (~58.5 MB) or bf16 (~163 MB)
     #[arg(long, value_parser = ["int8", "int4-mixed", "bf16"])]
     scheme: Option<String>,
     /// Policy file: JSON rules {"rules": [{"pattern": "KEY GLOB", "precision": "int8"}, …]}, first match wins

@@ -229,8 +229,25 @@ impl TileScales {
     }
 }
 
-/// `(min(0, min row), max(0, max row))` in 16 independent lanes (so that it vectorises).
+/// `(min(0, min row), max(0, max row))`, picking the widest SIMD the CPU has.
 fn min_max(row: &[f32]) -> (f32, f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F.
+        return unsafe { min_max_avx512(row) };
+    }
+    min_max_portable(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn min_max_avx512(row: &[f32]) -> (f32, f32) {
+    min_max_portable(row)
+}
+
+/// [`min_max`] in 16 independent lanes (so that it vectorises).
+#[inline(always)]
+fn min_max_portable(row: &[f32]) -> (f32, f32) {
     const LANES: usize = 16;
     let (mut lo, mut hi) = ([0.0f32; LANES], [0.0f32; LANES]);
     let chunks = row.chunks_exact(LANES);
