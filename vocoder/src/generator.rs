@@ -255,6 +255,10 @@ pub struct Generator {
     /// (a stream's first window; see [`Generator::conv_post_from_spectrum_with`]). Built with `host`.
     #[module(skip)]
     pub host_int8: Option<Arc<HostGenerator>>,
+    /// `m_source.l_linear`'s nine weights and bias on the host, read once at load: every rendered window mixes
+    /// its harmonics with them.
+    #[module(skip)]
+    source_mix: (Vec<f32>, f32),
 }
 
 /// Host copies of the generator's residual stacks.
@@ -342,7 +346,9 @@ impl Generator {
             hop: cfg.hop,
             host: None,
             host_int8: None,
+            source_mix: (Vec::new(), 0.0),
         };
+        generator.source_mix = generator.read_source_mix();
         generator.set_host_kernels(*l.device() == burn::tensor::Device::flex());
         Ok(generator)
     }
@@ -391,8 +397,8 @@ impl Generator {
 
     /// `f0 [2F]` (host) → `har_source [600F]` (host).
     pub fn harmonic_source(&self, f0: &[f32], noise: SourceNoise) -> Vec<f32> {
-        let (w, b) = self.source_mix();
-        harmonic_source(f0, &w, b, &SineGenConfig::kokoro_v1(), noise)
+        let (w, b) = &self.source_mix;
+        harmonic_source(f0, w, *b, &SineGenConfig::kokoro_v1(), noise)
     }
 
     /// The columns of [`Generator::source_spectrum`] of the whole harmonic source that frames `start..end` of a
@@ -412,8 +418,8 @@ impl Generator {
         let per_frame = 2 * cfg.upsample / self.hop;
         let cols = per_frame * start..per_frame * end + 1;
         let need = crate::ort_stft::columns_need(len, &cols);
-        let (w, b) = self.source_mix();
-        let part = crate::source::harmonic_source_range(f0, &w, b, &cfg, noise, need.clone());
+        let (w, b) = &self.source_mix;
+        let part = crate::source::harmonic_source_range(f0, w, *b, &cfg, noise, need.clone());
         let (mag, phase) = crate::ort_stft::source_stft_columns(&part, need.start, len, cols.clone());
         let mut both = mag;
         both.extend_from_slice(&phase);
@@ -421,7 +427,7 @@ impl Generator {
     }
 
     /// The source's learnt 9 → 1 mix (`m_source.l_linear`): weights and bias.
-    fn source_mix(&self) -> (Vec<f32>, f32) {
+    fn read_source_mix(&self) -> (Vec<f32>, f32) {
         let w: Vec<f32> = self.m_source.l_linear.weight.val().into_data().try_into_vec().expect("f32 weights");
         let b = self
             .m_source
