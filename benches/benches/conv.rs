@@ -1,12 +1,13 @@
 //! The generator's convolution kernels on their real shapes (c07's lengths: 5,640 columns at 256 channels,
 //! 33,841 at 128), Warble's direct AVX-512 kernel against the im2col + GEMM fallback and the INT8 kernel of
-//! `warble-quant` (with and without quantizing its input, VNNI where the CPU has it). No weights needed.
+//! `warble-quant` (with and without quantizing its input, VNNI where the CPU has it, and each integer kernel the CPU
+//! runs, forced: AVX-512 VNNI, AVX-VNNI, portable). No weights needed.
 //! Throughput is in multiply-accumulates, so criterion's "elem/s" reads as MAC/s.
 
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use warble_quant::conv::{Int8Conv, QuantizedRows};
+use warble_quant::conv::{Int8Conv, Kernel, QuantizedRows};
 use warble_vocoder::host::{HostConv, PaddedRows};
 
 fn conv(c: &mut Criterion) {
@@ -33,6 +34,19 @@ fn conv(c: &mut Criterion) {
             b.iter(|| direct.forward_padded(&input, &mut y, false))
         });
         group.bench_function(BenchmarkId::new("int8", &shape), |b| b.iter(|| int8.forward(&quantized, &mut y, false)));
+        // Each integer kernel this CPU runs, forced (the one above is the one `Kernel::detect` picks).
+        for (name, code) in [
+            ("int8_avx512vnni", Kernel::Avx512Vnni),
+            ("int8_avxvnni", Kernel::AvxVnni),
+            ("int8_portable", Kernel::Portable),
+        ] {
+            if code.is_available() {
+                let forced = int8.clone().with_kernel(code);
+                group.bench_function(BenchmarkId::new(name, &shape), |b| {
+                    b.iter(|| forced.forward(&quantized, &mut y, false))
+                });
+            }
+        }
         group.bench_function(BenchmarkId::new("int8_with_quantize", &shape), |b| {
             b.iter(|| {
                 quantized.quantize(channels, t, int8.halo(), |c| &x[c * t..][..t]);

@@ -98,8 +98,8 @@ pub struct WindowPolicy {
     /// The first call decodes each window's frames alone: a whole-call decoder run there would delay the
     /// first audio, or (run before the second window) make playback wait for it.
     pub whole_decoder: bool,
-    /// Run an utterance's first call (at most `first_call_symbols`, a few seconds) on the INT8 kernels (CPU
-    /// only): the decoder's block convolutions and the generator's residual stacks; the rest as the model's
+    /// Run an utterance's first call (at most `first_call_symbols`, a few seconds) on the INT8 kernels (CPUs
+    /// with AVX-512 VNNI or AVX-VNNI; elsewhere it has no effect): the decoder's block convolutions and the generator's residual stacks; the rest as the model's
     /// precision says. The first audio sooner, and the second window still ahead of
     /// playback, at a small cost in that call alone.
     pub int8_first_call: bool,

@@ -63,7 +63,8 @@ impl Decoder {
             int8: None,
             int8_all: None,
         };
-        if *l.device() == burn::tensor::Device::flex() {
+        // The INT8 copies only where a SIMD integer kernel runs them (the portable loops are slower than f32).
+        if *l.device() == burn::tensor::Device::flex() && warble_quant::conv::Kernel::simd_available() {
             decoder.int8_all = Some(decoder.int8_blocks(&|_| true));
         }
         Ok(decoder)

@@ -9,7 +9,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use warble_acoustic::nn::{AdaIn1d, Conv1d, ConvTranspose1d, Linear, LoadError, Loader, key};
 
-use warble_quant::conv::{Int8Conv, QuantizedRows};
+use warble_quant::conv::{Int8Conv, Kernel, QuantizedRows};
 
 use crate::host::{HostConv, Moments, PaddedRows, adain_snake_carried, adain_snake_padded};
 use crate::source::{SineGenConfig, SourceNoise, harmonic_source};
@@ -357,14 +357,22 @@ impl Generator {
     /// in Burn tensor operations, what non-CPU devices run). They are on by default on the CPU device, in f32.
     pub fn set_host_kernels(&mut self, on: bool) {
         self.host = on.then(|| self.host_generator(&|_| false));
-        self.host_int8 = on.then(|| self.host_generator(&|_| true));
+        self.host_int8 = (on && Kernel::simd_available()).then(|| self.host_generator(&|_| true));
     }
 
     /// The CPU kernels with the residual-stack convolutions that `int8(key)` names in INT8; `key` is the
     /// convolution's checkpoint key below the generator (`resblocks.3.convs1.0`, `noise_res.1.convs2.2`).
     /// Their weights are quantized per output channel here: from a Warble INT8 file, whose weights are
     /// already on that grid, this gives back exactly the stored integers.
+    ///
+    /// On a CPU without a SIMD integer kernel ([`Kernel::simd_available`]) everything stays f32 (from the
+    /// same weights: a quantized file's are dequantized at load), which is faster there than the portable
+    /// integer loops.
     pub fn set_host_int8(&mut self, int8: &dyn Fn(&str) -> bool) {
+        if !Kernel::simd_available() {
+            self.set_host_kernels(true);
+            return;
+        }
         self.host = Some(self.host_generator(int8));
         self.host_int8 = Some(self.host_generator(&|_| true));
     }
