@@ -113,8 +113,20 @@ impl Albert {
         Ok(Self { embeddings, embedding_hidden_mapping_in, layer, num_hidden_layers: cfg.num_hidden_layers })
     }
 
+    /// Every linear layer (the embedding projection and the shared layer's six), for [`Linear::set_int8`].
+    pub fn linears_mut(&mut self) -> [&mut Linear; 7] {
+        let AlbertLayer { attention, ffn, ffn_output, .. } = &mut self.layer;
+        let AlbertAttention { query, key, value, dense, .. } = attention;
+        [&mut self.embedding_hidden_mapping_in, query, key, value, dense, ffn, ffn_output]
+    }
+
     /// `input_ids [1, T]` (pads included) → `last_hidden_state [1, T, hidden]`.
     pub fn forward(&self, input_ids: Tensor<2, Int>) -> Tensor<3> {
+        self.forward_with(input_ids, false)
+    }
+
+    /// [`Albert::forward`], with `int8` every layer that has an INT8 copy on the INT8 kernel.
+    pub fn forward_with(&self, input_ids: Tensor<2, Int>, int8: bool) -> Tensor<3> {
         let [_, t] = input_ids.dims();
         let e = &self.embeddings;
         let words = embedding(e.word_embeddings.val(), input_ids);
@@ -122,34 +134,34 @@ impl Albert {
         // token_type_ids are all zero: row 0 everywhere.
         let token_type = e.token_type_embeddings.val().narrow(0, 0, 1).unsqueeze_dim::<3>(0);
         let x = e.layer_norm.forward(words + positions + token_type);
-        let mut x = self.embedding_hidden_mapping_in.forward(x);
+        let mut x = self.embedding_hidden_mapping_in.forward_with(x, int8);
         for _ in 0..self.num_hidden_layers {
-            x = self.layer.forward(x);
+            x = self.layer.forward(x, int8);
         }
         x
     }
 }
 
 impl AlbertLayer {
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let attended = self.attention.forward(x);
-        let ffn = self.ffn_output.forward(gelu_new(self.ffn.forward(attended.clone())));
+    fn forward(&self, x: Tensor<3>, int8: bool) -> Tensor<3> {
+        let attended = self.attention.forward(x, int8);
+        let ffn = self.ffn_output.forward_with(gelu_new(self.ffn.forward_with(attended.clone(), int8)), int8);
         self.full_layer_layer_norm.forward(ffn + attended)
     }
 }
 
 impl AlbertAttention {
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, int8: bool) -> Tensor<3> {
         let [b, t, h] = x.dims();
         let d = h / self.heads;
         let split = |y: Tensor<3>| y.reshape([b, t, self.heads, d]).swap_dims(1, 2);
-        let q = split(self.query.forward(x.clone()));
-        let k = split(self.key.forward(x.clone()));
-        let v = split(self.value.forward(x.clone()));
+        let q = split(self.query.forward_with(x.clone(), int8));
+        let k = split(self.key.forward_with(x.clone(), int8));
+        let v = split(self.value.forward_with(x.clone(), int8));
         // Batch 1 without padding: the additive attention mask is all zeros.
         let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((d as f32).sqrt());
         let context = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([b, t, h]);
-        self.layer_norm.forward(self.dense.forward(context) + x)
+        self.layer_norm.forward(self.dense.forward_with(context, int8) + x)
     }
 }
 

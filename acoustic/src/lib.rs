@@ -97,9 +97,25 @@ impl AcousticModel {
 
     /// Steps 1–2: ALBERT and its projection, `(bert [1,T,768], d_en [1,T,512])`.
     pub fn bert_features(&self, ids: Tensor<2, Int>) -> (Tensor<3>, Tensor<3>) {
-        let bert = self.bert.forward(ids);
-        let d_en = self.bert_encoder.forward(bert.clone());
+        self.bert_features_with(ids, false)
+    }
+
+    /// [`AcousticModel::bert_features`], with `int8` every layer that has an INT8 copy
+    /// ([`AcousticModel::set_int8`]) on the INT8 kernel.
+    pub fn bert_features_with(&self, ids: Tensor<2, Int>, int8: bool) -> (Tensor<3>, Tensor<3>) {
+        let bert = self.bert.forward_with(ids, int8);
+        let d_en = self.bert_encoder.forward_with(bert.clone(), int8);
         (bert, d_en)
+    }
+
+    /// Builds INT8 copies of ALBERT's linear layers and `bert_encoder` (the acoustic half's matrix products:
+    /// ~66 M multiply-adds per token against ~8 M in the predictor) for the calls that ask for them
+    /// ([`AcousticModel::bert_features_with`]). CPU device and a SIMD integer kernel only: the caller checks.
+    pub fn set_int8(&mut self) {
+        for layer in self.bert.linears_mut() {
+            layer.set_int8();
+        }
+        self.bert_encoder.set_int8();
     }
 
     /// Steps 3–6: `(d [1,T,640], logits [1,T,50], expected frames per position)`.

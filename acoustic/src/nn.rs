@@ -4,11 +4,14 @@
 //! Every block keeps PyTorch's parameter layout except `Linear`, whose weight is stored `[in, out]` (Burn's
 //! matmul layout); the loader transposes once. Weight norm is already folded by `warble-weights`.
 
+use std::sync::Arc;
+
 use burn::module::{Module, Param};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::{conv_transpose1d, conv1d, layer_norm, linear};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, TensorData};
+use warble_quant::linear::Int8Linear;
 use warble_weights::WeightMap;
 
 /// A weight that could not be loaded.
@@ -68,6 +71,10 @@ pub fn key(prefix: &str, name: &str) -> String {
 pub struct Linear {
     pub weight: Param<Tensor<2>>,
     pub bias: Option<Param<Tensor<1>>>,
+    /// The same layer on the CPU's INT8 kernel ([`Linear::set_int8`]) for the calls that ask for it
+    /// ([`Linear::forward_with`]); `None`: f32 only.
+    #[module(skip)]
+    pub int8: Option<Arc<Int8Linear>>,
 }
 
 impl Linear {
@@ -81,11 +88,44 @@ impl Linear {
         }
         let weight = Param::from_tensor(l.from_host(t, [d_in, d_out]));
         let bias = if bias { Some(l.param(&key(prefix, "bias"), [d_out])?) } else { None };
-        Ok(Self { weight, bias })
+        Ok(Self { weight, bias, int8: None })
+    }
+
+    /// Builds the INT8 copy of the layer (quantized per output feature from the loaded weights). Callers build
+    /// it only on the CPU device and where the CPU has a SIMD integer kernel
+    /// (`warble_quant::conv::Kernel::simd_available`).
+    pub fn set_int8(&mut self) {
+        let [d_in, d_out] = self.weight.val().dims();
+        let w: Vec<f32> = self.weight.val().into_data().convert::<f32>().try_into_vec().expect("f32 weights");
+        let mut pytorch = vec![0f32; w.len()];
+        for i in 0..d_in {
+            for o in 0..d_out {
+                pytorch[o * d_in + i] = w[i * d_out + o];
+            }
+        }
+        let bias = match &self.bias {
+            Some(b) => b.val().into_data().convert::<f32>().try_into_vec().expect("f32 bias"),
+            None => vec![0.0; d_out],
+        };
+        self.int8 = Some(Arc::new(Int8Linear::new(&pytorch, &bias, d_out, d_in)));
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        linear(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()))
+        self.forward_with(x, false)
+    }
+
+    /// [`Linear::forward`], on the INT8 kernel when `int8` and the layer has an INT8 copy.
+    pub fn forward_with<const D: usize>(&self, x: Tensor<D>, int8: bool) -> Tensor<D> {
+        match &self.int8 {
+            Some(q) if int8 => {
+                let (device, dims) = (x.device(), x.dims());
+                let host: Vec<f32> = x.into_data().convert::<f32>().try_into_vec().expect("f32 activations");
+                let mut out_dims = dims;
+                out_dims[D - 1] = q.d_out();
+                Tensor::from_data(TensorData::new(q.forward(&host), out_dims), &device)
+            }
+            _ => linear(x, self.weight.val(), self.bias.as_ref().map(|b| b.val())),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! 33,841 at 128), Warble's direct AVX-512 kernel against the im2col + GEMM fallback and the INT8 kernel of
 //! `warble-quant` (with and without quantizing its input, VNNI where the CPU has it, and each integer kernel the CPU
 //! runs, forced: AVX-512 VNNI, AVX-VNNI, portable). No weights needed.
+//! `albert_linear`: the same INT8 kernel as ALBERT's linear layers against Burn's f32 matmul.
 //! Throughput is in multiply-accumulates, so criterion's "elem/s" reads as MAC/s.
 
 use std::time::Duration;
@@ -60,5 +61,36 @@ fn conv(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, conv);
+/// ALBERT's linear layers on a stream's first call (42 tokens) and a long sentence (200): Burn's f32 matmul (what
+/// the f32 model runs) against the INT8 kernel as a linear layer, its input quantized in each iteration.
+fn albert_linear(c: &mut Criterion) {
+    use burn::tensor::{Device, Tensor, TensorData};
+    use warble_quant::linear::Int8Linear;
+    let mut group = c.benchmark_group("albert_linear");
+    group.sample_size(30).measurement_time(Duration::from_secs(3));
+    let device = Device::flex();
+    for (d_in, d_out, t) in [(768usize, 768usize, 42usize), (768, 2048, 42), (2048, 768, 42), (768, 2048, 200)] {
+        let weight: Vec<f32> = (0..d_in * d_out).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+        let bias = vec![0.1; d_out];
+        let x: Vec<f32> = (0..t * d_in).map(|i| ((i * 104_729) % 997) as f32 / 997.0 - 0.5).collect();
+        let int8 = Int8Linear::new(&weight, &bias, d_out, d_in);
+        // Stored `[in, out]`, as `warble_acoustic::nn::Linear` keeps it.
+        let w_in_out: Vec<f32> = (0..d_in * d_out).map(|k| weight[(k % d_out) * d_in + k / d_out]).collect();
+        let w = Tensor::<2>::from_data(TensorData::new(w_in_out, [d_in, d_out]), &device);
+        let b = Tensor::<1>::from_data(TensorData::new(bias.clone(), [d_out]), &device);
+        let xt = Tensor::<3>::from_data(TensorData::new(x.clone(), [1, t, d_in]), &device);
+        group.throughput(Throughput::Elements((d_in * d_out * t) as u64));
+        let shape = format!("{d_in}x{d_out}_t{t}");
+        group.bench_function(BenchmarkId::new("f32_burn", &shape), |bench| {
+            bench.iter(|| {
+                let y = burn::tensor::module::linear(xt.clone(), w.clone(), Some(b.clone()));
+                y.into_data()
+            })
+        });
+        group.bench_function(BenchmarkId::new("int8", &shape), |bench| bench.iter(|| int8.forward(&x)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, conv, albert_linear);
 criterion_main!(benches);

@@ -101,7 +101,12 @@ pub struct ChunkOutput {
 impl KokoroModel {
     pub fn load(weights: &mut WeightMap, device: &Device) -> Result<Self, LoadError> {
         let mut l = Loader::new(weights, device);
-        let acoustic = AcousticModel::load(&mut l, &AcousticConfig::kokoro_v1())?;
+        let mut acoustic = AcousticModel::load(&mut l, &AcousticConfig::kokoro_v1())?;
+        // INT8 copies of ALBERT's layers for the calls that ask for them (a stream's first call), on the CPU
+        // where it has a SIMD integer kernel, as the vocoder builds its own.
+        if *device == Device::flex() && warble_quant::conv::Kernel::simd_available() {
+            acoustic.set_int8();
+        }
         let decoder = Decoder::load(&mut l, "decoder", 512, 128, &GeneratorConfig::kokoro_v1())?;
         Ok(Self { acoustic, decoder, device: device.clone() })
     }
@@ -151,6 +156,20 @@ impl KokoroModel {
         noise: SourceNoise,
         controls: Option<&ChunkControls>,
     ) -> Prepared {
+        self.prepare_with(token_ids, style, speed, noise, controls, false)
+    }
+
+    /// [`KokoroModel::prepare`], with `int8` ALBERT's layers on the INT8 kernel where they have INT8 copies
+    /// (a stream's first call: [`crate::WindowPolicy::int8_first_call_albert`]).
+    pub fn prepare_with(
+        &self,
+        token_ids: &[i64],
+        style: &[f32],
+        speed: f32,
+        noise: SourceNoise,
+        controls: Option<&ChunkControls>,
+        int8: bool,
+    ) -> Prepared {
         let mut ids = Vec::with_capacity(token_ids.len() + 2);
         ids.push(0);
         ids.extend_from_slice(token_ids);
@@ -169,7 +188,7 @@ impl KokoroModel {
                 enc
             });
             let t = Instant::now();
-            let (bert, d_en) = self.acoustic.bert_features(id_tensor.clone());
+            let (bert, d_en) = self.acoustic.bert_features_with(id_tensor.clone(), int8);
             let _ = d_en.clone().narrow(1, 0, 1).into_data();
             times.albert = t.elapsed();
             drop(bert);

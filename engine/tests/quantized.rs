@@ -98,3 +98,37 @@ fn quantized_files_load_report_their_precisions_and_speak() {
     assert!(err.to_string().contains("cut.safetensors") && err.to_string().contains("truncated"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A stream's first call runs ALBERT on the INT8 kernel (`WindowPolicy::int8_first_call_albert`): on every golden case
+/// (English and Japanese, 4 to 480 symbols) the durations it predicts stay those of f32 ALBERT at nearly every
+/// position and the total length within a frame or two, so the first call's pace is the model's.
+#[test]
+fn int8_albert_keeps_the_durations() {
+    let model = model();
+    if !warble_quant::conv::Kernel::simd_available() || model.device() != &burn::tensor::Device::flex() {
+        assert!(model.acoustic.bert.layer.ffn.int8.is_none(), "INT8 copies exist only where a SIMD kernel runs them");
+        return;
+    }
+    let (mut same, mut all, mut worst) = (0usize, 0usize, 0.0f64);
+    for path in cases() {
+        let golden = info(&path);
+        let ids = &golden.input_ids[1..golden.input_ids.len() - 1];
+        let run = |int8| model.prepare_with(ids, &golden.style, golden.speed, SourceNoise::Off, None, int8).durations;
+        let (f, q) = (run(false), run(true));
+        same += f.iter().zip(&q).filter(|(a, b)| a == b).count();
+        all += f.len();
+        let (ff, fq) = (f.iter().sum::<usize>() as f64, q.iter().sum::<usize>() as f64);
+        let rel = (fq / ff - 1.0).abs();
+        worst = worst.max(rel);
+        eprintln!(
+            "{}: {} of {} durations identical, frames {ff} → {fq}",
+            path.display(),
+            f.iter().zip(&q).filter(|(a, b)| a == b).count(),
+            f.len()
+        );
+    }
+    let share = same as f64 / all as f64;
+    eprintln!("INT8 ALBERT: durations identical {:.2} %, worst length change {:.2} %", 100.0 * share, 100.0 * worst);
+    assert!(share >= 0.985, "durations identical at {:.1} % of positions", 100.0 * share);
+    assert!(worst <= 0.015, "length changed by {:.1} %", 100.0 * worst);
+}

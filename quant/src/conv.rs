@@ -181,6 +181,60 @@ impl QuantizedRows {
         );
     }
 
+    /// Quantizes `x [t, channels]` given token by token (a linear layer's input: row `i` holds token `i`'s
+    /// features) for a 1-tap convolution (halo 0): the scales of [`QuantizedRows::quantize`] on its transpose,
+    /// without transposing it — a token's four features of a group are already the four bytes of its word.
+    pub fn quantize_tokens(&mut self, x: &[f32], t: usize, channels: usize) {
+        assert_eq!(x.len(), t * channels, "token rows are not [{t}, {channels}]");
+        let groups = channels.div_ceil(GROUP);
+        let span = TILE_T;
+        let tiles = t.div_ceil(TILE_T);
+        (self.channels, self.t, self.halo, self.span, self.groups) = (channels, t, 0, span, groups);
+        self.data.resize(tiles * groups * span, 0);
+        self.tiles.resize_with(tiles, TileScales::default);
+        if groups == 0 {
+            return;
+        }
+        self.data.par_chunks_mut(groups * span).zip(self.tiles.par_iter_mut()).enumerate().for_each(
+            |(tile, (data, info))| {
+                let rows = &x[tile * TILE_T * channels..((tile + 1) * TILE_T).min(t) * channels];
+                let n = rows.len() / channels;
+                // Each channel's range over the tile's tokens (both ends include 0), then each group's.
+                let (mut lo, mut hi) = (vec![0.0f32; channels], vec![0.0f32; channels]);
+                for row in rows.chunks_exact(channels) {
+                    for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
+                        (*l, *h) = (l.min(v), h.max(v));
+                    }
+                }
+                let ranges: Vec<(f32, f32)> = (0..groups)
+                    .map(|g| {
+                        (g * GROUP..(g * GROUP + GROUP).min(channels))
+                            .fold((0.0f32, 0.0f32), |a, c| (a.0.min(lo[c]), a.1.max(hi[c])))
+                    })
+                    .collect();
+                info.classify(&ranges);
+                // Per channel: its group's inverse step and zero point; missing channels of the last group
+                // stay at its zero point.
+                let mut inv = vec![0.0f32; channels];
+                let mut zero = vec![0.0f32; channels];
+                for c in 0..channels {
+                    let g = c / GROUP;
+                    (inv[c], zero[c]) = (1.0 / info.class_scale[info.class[g] as usize], info.zero[g] as f32);
+                }
+                let mut bytes = vec![info.zero[groups - 1]; groups * GROUP];
+                for (g, dst) in data.chunks_mut(span).enumerate() {
+                    dst[n..].fill(u32::from_le_bytes([info.zero[g]; GROUP]));
+                }
+                for (i, row) in rows.chunks_exact(channels).enumerate() {
+                    quantize_features(row, &inv, &zero, &mut bytes[..channels]);
+                    for (g, word) in bytes.chunks_exact(GROUP).enumerate() {
+                        data[g * span + i] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+                    }
+                }
+            },
+        );
+    }
+
     pub fn channels(&self) -> usize {
         self.channels
     }
@@ -299,6 +353,67 @@ fn pack4(rows: [&[f32]; GROUP], out: &mut [u32], inv: f32, zero: f32) {
         return unsafe { pack4_avx512(rows, out, inv, zero) };
     }
     pack4_portable(rows, out, inv, zero)
+}
+
+/// `out[c] = q(row[c])` with channel `c`'s own step and zero point (the rounding of [`quantize_one`] without
+/// the fused multiply-add, so that it vectorises on any x86-64).
+fn quantize_features(row: &[f32], inv: &[f32], zero: &[f32], out: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F.
+        return unsafe { quantize_features_avx512(row, inv, zero, out) };
+    }
+    quantize_features_portable(row, inv, zero, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn quantize_features_avx512(row: &[f32], inv: &[f32], zero: &[f32], out: &mut [u8]) {
+    use std::arch::x86_64::*;
+    let n = row.len().min(inv.len()).min(zero.len()).min(out.len());
+    let body = n - n % 16;
+    // SAFETY: every access lies below `body ≤` each slice's length.
+    unsafe {
+        let (lo, hi, half) = (_mm512_setzero_ps(), _mm512_set1_ps(255.0), _mm512_set1_ps(0.5));
+        for i in (0..body).step_by(16) {
+            let v = _mm512_loadu_ps(row.as_ptr().add(i));
+            let q = _mm512_add_ps(
+                _mm512_mul_ps(v, _mm512_loadu_ps(inv.as_ptr().add(i))),
+                _mm512_loadu_ps(zero.as_ptr().add(i)),
+            );
+            let q = _mm512_add_ps(_mm512_min_ps(_mm512_max_ps(q, lo), hi), half);
+            _mm_storeu_si128(out.as_mut_ptr().add(i) as *mut __m128i, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q)));
+        }
+    }
+    quantize_features_portable(&row[body..n], &inv[body..n], &zero[body..n], &mut out[body..n])
+}
+
+#[inline(always)]
+fn quantize_features_portable(row: &[f32], inv: &[f32], zero: &[f32], out: &mut [u8]) {
+    for (((o, &v), &i), &z) in out.iter_mut().zip(row).zip(inv).zip(zero) {
+        *o = ((v * i + z).clamp(0.0, 255.0) + 0.5) as u8;
+    }
+}
+
+/// `Σ a·b` over `i32` slices of one length, picking the widest SIMD the CPU has.
+fn dot_i32(a: &[i32], b: &[i32]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F.
+        return unsafe { dot_i32_avx512(a, b) };
+    }
+    dot_i32_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_i32_avx512(a: &[i32], b: &[i32]) -> i32 {
+    dot_i32_portable(a, b)
+}
+
+#[inline(always)]
+fn dot_i32_portable(a: &[i32], b: &[i32]) -> i32 {
+    a.iter().zip(b).fold(0i32, |s, (&x, &y)| s.wrapping_add(x.wrapping_mul(y)))
 }
 
 #[inline(always)]
@@ -451,7 +566,20 @@ impl Int8Conv {
     /// `y [C_out, T] = conv(x)`, or `y += conv(x)` with `accumulate` (a residual connection). `x` must have
     /// been quantized with this convolution's [`Int8Conv::halo`].
     pub fn forward(&self, x: &QuantizedRows, y: &mut [f32], accumulate: bool) {
+        self.forward_into(x, y, accumulate, false)
+    }
+
+    /// [`Int8Conv::forward`] writing `y [T, C_out]` (token-major: a linear layer's output) instead of
+    /// `[C_out, T]`.
+    pub fn forward_token_major(&self, x: &QuantizedRows, y: &mut [f32], accumulate: bool) {
+        self.forward_into(x, y, accumulate, true)
+    }
+
+    fn forward_into(&self, x: &QuantizedRows, y: &mut [f32], accumulate: bool, token_major: bool) {
         let t = x.t;
+        let c_out = self.c_out;
+        // Where output channel `o`, column `s` lies in `y`.
+        let at = move |o: usize, s: usize| if token_major { s * c_out + o } else { o * t + s };
         assert_eq!(x.channels, self.c_in, "conv input channels");
         assert_eq!(x.halo, self.halo(), "input quantized for another convolution's halo");
         assert_eq!(y.len(), self.c_out * t, "conv output shape");
@@ -480,6 +608,18 @@ impl Int8Conv {
                 }
             }
             let n_classes = n_classes.max(1);
+            // Per class, the zero point of each of its groups (0 elsewhere): a class's zero-point total for an
+            // output channel is then one dense dot product with that channel's group sums.
+            let zeros: Vec<Vec<i32>> = classes[..n_classes]
+                .iter()
+                .map(|&b| {
+                    let mut z = vec![0i32; cg];
+                    for &m in info.groups_of(b) {
+                        z[m as usize] = info.zero[m as usize] as i32;
+                    }
+                    z
+                })
+                .collect();
             let xt = &x.data[tile * cg * x.span..][..cg * x.span];
             let t0 = tile * TILE_T;
             let n = TILE_T.min(t - t0);
@@ -487,7 +627,7 @@ impl Int8Conv {
             let mut edge = [0.0f32; GROUP * TILE_T];
             for g in split * per_split..((split + 1) * per_split).min(groups) {
                 let o = g * GROUP;
-                let full = n == TILE_T && o + GROUP <= self.c_out;
+                let full = !token_major && n == TILE_T && o + GROUP <= self.c_out;
                 let (yp, y_stride) = if full {
                     // SAFETY: a whole tile of existing channels: columns t0..t0 + 96 of rows o..o + 4 lie in `y`.
                     (unsafe { dst.0.add(o * t + t0) }, t)
@@ -496,7 +636,7 @@ impl Int8Conv {
                         for i in 0..TILE_T {
                             edge[j * TILE_T + i] = if accumulate && o + j < self.c_out && i < n {
                                 // SAFETY: row o + j exists and column t0 + i < t.
-                                unsafe { *dst.0.add((o + j) * t + t0 + i) }
+                                unsafe { *dst.0.add(at(o + j, t0 + i)) }
                             } else {
                                 0.0
                             };
@@ -509,9 +649,7 @@ impl Int8Conv {
                     let members = info.groups_of(b);
                     // The zero points' total per output channel: `Σ_g zero_g · Σ qw[o][g]`.
                     let offset = std::array::from_fn(|j| {
-                        self.w_sum.get((o + j) * cg..(o + j + 1) * cg).map_or(0, |sums| {
-                            members.iter().map(|&m| info.zero[m as usize] as i32 * sums[m as usize]).sum()
-                        })
+                        self.w_sum.get((o + j) * cg..(o + j + 1) * cg).map_or(0, |sums| dot_i32(&zeros[n_class], sums))
                     });
                     let ep = Epilogue {
                         scale: std::array::from_fn(|j| {
@@ -526,13 +664,21 @@ impl Int8Conv {
                     };
                     // SAFETY: the block reads columns 0 .. 96 + dilation·(K−1) = span of the listed group rows
                     // of this tile's input; it writes its own columns of `y` (disjoint across jobs) or `edge`.
-                    unsafe { self.tile(xt, x.span, members, w, yp, y_stride, &ep) };
+                    unsafe { self.tile(xt, x.span, members, w, yp, y_stride, n, &ep) };
                 }
-                if !full {
+                if token_major {
+                    // Each column's (up to) four channels are contiguous in `y`.
+                    for i in 0..n {
+                        for j in 0..GROUP.min(self.c_out - o) {
+                            // SAFETY: as above.
+                            unsafe { *dst.0.add(at(o + j, t0 + i)) = edge[j * TILE_T + i] };
+                        }
+                    }
+                } else if !full {
                     for j in 0..GROUP.min(self.c_out - o) {
                         for i in 0..n {
                             // SAFETY: as above.
-                            unsafe { *dst.0.add((o + j) * t + t0 + i) = edge[j * TILE_T + i] };
+                            unsafe { *dst.0.add(at(o + j, t0 + i)) = edge[j * TILE_T + i] };
                         }
                     }
                 }
@@ -541,7 +687,7 @@ impl Int8Conv {
     }
 
     /// One 4-channel × 96-sample block over the input groups `groups` (one scale class) of a tile's input `x`
-    /// (`[group][stride]` words).
+    /// (`[group][stride]` words), of which the first `cols` columns are kept (a kernel may skip the rest).
     ///
     /// # Safety
     /// `y` must be valid for 4 rows of `y_stride` floats × 96 columns; `stride ≥ 96 + dilation·(K−1)`.
@@ -554,6 +700,7 @@ impl Int8Conv {
         w: &[i8],
         y: *mut f32,
         y_stride: usize,
+        cols: usize,
         ep: &Epilogue,
     ) {
         let (k, d) = (self.kernel, self.dilation);
@@ -564,12 +711,24 @@ impl Int8Conv {
             let xp = x.as_ptr();
             match self.code {
                 #[cfg(target_arch = "x86_64")]
-                Kernel::Avx512Vnni => match k {
-                    3 => tile_vnni::<3>(xp, stride, groups, w.as_ptr(), 3, d, y, y_stride, ep),
-                    7 => tile_vnni::<7>(xp, stride, groups, w.as_ptr(), 7, d, y, y_stride, ep),
-                    11 => tile_vnni::<11>(xp, stride, groups, w.as_ptr(), 11, d, y, y_stride, ep),
-                    k => tile_vnni::<0>(xp, stride, groups, w.as_ptr(), k, d, y, y_stride, ep),
-                },
+                Kernel::Avx512Vnni => {
+                    let wp = w.as_ptr();
+                    match (k, cols.div_ceil(16)) {
+                        (3, 6) => tile_vnni::<3, 6>(xp, stride, groups, wp, 3, d, y, y_stride, ep),
+                        (7, 6) => tile_vnni::<7, 6>(xp, stride, groups, wp, 7, d, y, y_stride, ep),
+                        (11, 6) => tile_vnni::<11, 6>(xp, stride, groups, wp, 11, d, y, y_stride, ep),
+                        (1, 6) => tile_vnni::<1, 6>(xp, stride, groups, wp, 1, d, y, y_stride, ep),
+                        (1, 1) => tile_vnni::<1, 1>(xp, stride, groups, wp, 1, d, y, y_stride, ep),
+                        (1, 2) => tile_vnni::<1, 2>(xp, stride, groups, wp, 1, d, y, y_stride, ep),
+                        (1, 3) => tile_vnni::<1, 3>(xp, stride, groups, wp, 1, d, y, y_stride, ep),
+                        (1, 4) => tile_vnni::<1, 4>(xp, stride, groups, wp, 1, d, y, y_stride, ep),
+                        (k, 1) => tile_vnni::<0, 1>(xp, stride, groups, wp, k, d, y, y_stride, ep),
+                        (k, 2) => tile_vnni::<0, 2>(xp, stride, groups, wp, k, d, y, y_stride, ep),
+                        (k, 3) => tile_vnni::<0, 3>(xp, stride, groups, wp, k, d, y, y_stride, ep),
+                        (k, 4) => tile_vnni::<0, 4>(xp, stride, groups, wp, k, d, y, y_stride, ep),
+                        (k, _) => tile_vnni::<0, 6>(xp, stride, groups, wp, k, d, y, y_stride, ep),
+                    }
+                }
                 #[cfg(target_arch = "x86_64")]
                 Kernel::AvxVnni => match k {
                     3 => tile_avxvnni::<3>(xp, stride, groups, w.as_ptr(), 3, d, y, y_stride, ep),
@@ -657,14 +816,16 @@ unsafe fn tile_portable(
 /// The VNNI kernel: 24 accumulators of 16 `i32` lanes (4 output channels × 96 samples) for the reduction
 /// over the listed input groups and the taps; each step loads 6 vectors (16 columns × 4 interleaved channels each), broadcasts
 /// 4 weight words (one per output channel) and issues 24 `vpdpbusd`. `K` is the kernel size when known at
-/// compile time (so the tap loop unrolls), else 0.
+/// compile time (so the tap loop unrolls), else 0. `V` is the number of 16-column vectors made (6: the whole
+/// block); a block with fewer columns (the last of a signal, a linear layer over a few dozen tokens) makes only
+/// the vectors it keeps.
 ///
 /// # Safety
 /// As [`tile_portable`]; the CPU must have AVX-512F/BW and VNNI.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile_vnni<const K: usize>(
+unsafe fn tile_vnni<const K: usize, const V: usize>(
     x: *const u32,
     x_stride: usize,
     groups: &[u32],
@@ -677,12 +838,11 @@ unsafe fn tile_vnni<const K: usize>(
 ) {
     use std::arch::x86_64::*;
     let kernel = if K > 0 { K } else { kernel };
-    const V: usize = TILE_T / 16;
     // SAFETY: the caller guarantees the pointers are valid for the block.
     unsafe {
         let mut acc = [[_mm512_setzero_si512(); V]; GROUP];
-        // Cache lines of one group row that a block reads: 96 columns plus the taps' reach, 16 per line.
-        let row_lines = (TILE_T + dilation * (kernel - 1)).div_ceil(16);
+        // Cache lines of one group row that a block reads: its columns plus the taps' reach, 16 per line.
+        let row_lines = (16 * V + dilation * (kernel - 1)).div_ceil(16);
         for (n, &c) in groups.iter().enumerate() {
             let c = c as usize;
             let row = x.add(c * x_stride);
@@ -797,6 +957,42 @@ unsafe impl Sync for SendPtr {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A linear layer's token-major input quantizes with the same scales and zero points as its transpose
+    /// given row by row, and to the same bytes up to the rounding of a fused multiply-add (±1); the
+    /// vectorised byte conversion equals the portable one.
+    #[test]
+    fn token_major_quantization_matches_the_row_quantization() {
+        let (t, channels) = (130usize, 37usize);
+        let x: Vec<f32> = (0..t * channels)
+            .map(|i| ((i * 7919) % 1013) as f32 / 50.0 - 9.0 + if i % 37 == 5 { 40.0 } else { 0.0 })
+            .collect();
+        let xt: Vec<f32> = (0..channels * t).map(|k| x[(k % t) * channels + k / t]).collect();
+        let (mut a, mut b) = (QuantizedRows::new(), QuantizedRows::new());
+        a.quantize_tokens(&x, t, channels);
+        b.quantize(channels, t, 0, |c| &xt[c * t..(c + 1) * t]);
+        for s in 0..t {
+            for c in 0..channels {
+                assert_eq!(a.quantization(s, c), b.quantization(s, c), "column {s}, channel {c}");
+                let step = a.quantization(s, c).0;
+                assert!(
+                    (a.dequantized(s, c, s) - b.dequantized(s, c, s)).abs() <= 1.001 * step,
+                    "column {s}, channel {c}"
+                );
+            }
+        }
+        let inv: Vec<f32> = (0..channels).map(|c| 1.0 + c as f32 * 0.37).collect();
+        let zero: Vec<f32> = (0..channels).map(|c| (c * 7 % 256) as f32).collect();
+        for row in x.chunks(channels) {
+            let (mut fast, mut slow) = (vec![0u8; channels], vec![0u8; channels]);
+            quantize_features(row, &inv, &zero, &mut fast);
+            quantize_features_portable(row, &inv, &zero, &mut slow);
+            assert_eq!(fast, slow);
+        }
+        let a: Vec<i32> = (0..1000).map(|i| i * 31 % 255).collect();
+        let w: Vec<i32> = (0..1000).map(|i| (i * 17 % 4001) - 2000).collect();
+        assert_eq!(dot_i32(&a, &w), a.iter().zip(&w).map(|(x, y)| x * y).sum::<i32>());
+    }
 
     fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
         let mut s = seed.wrapping_mul(2_654_435_761).max(1);

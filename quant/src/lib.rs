@@ -2,6 +2,7 @@
 //!
 //! * [`conv`]: the INT8 convolution the generator's residual stacks run on (AVX-512 VNNI `vpdpbusd` where the
 //!   CPU has it, a portable integer kernel with identical results elsewhere).
+//! * [`linear`]: the same kernel as a linear layer over token rows (ALBERT, the predictor's projections).
 //! * [`scheme`]: the number formats (symmetric INT8 per output channel, INT4 in blocks of 32 with f16 scales,
 //!   BF16) and their quantize/dequantize functions.
 //! * [`policy`]: which weight gets which precision — ordered glob rules over the canonical keys, the built-in
@@ -12,6 +13,7 @@
 pub mod conv;
 mod error;
 pub mod format;
+pub mod linear;
 pub mod policy;
 pub mod scheme;
 
