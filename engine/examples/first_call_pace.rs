@@ -5,9 +5,11 @@
 //! 0–40 more symbols of the sentence after it, to show how much right context the durations need.
 //!
 //! `cargo run --release -p warble-engine --features espeak --example first_call_pace -- SENTENCES.txt [VOICE]
-//! [--context]` (English sentences, one per line; `WARBLE_MODEL_DIR` as for `warble`).
+//! [--context] [--cut-context=N]` (English sentences, one per line; `WARBLE_MODEL_DIR` as for `warble`;
+//! `--cut-context=N`: the stream's cut calls read N symbols of right context, `WindowPolicy::cut_context_symbols`,
+//! 0 for the comma they end with otherwise).
 
-use warble_engine::{Engine, EngineOptions, Input, Latency, SourceNoise, Synthesis, SynthesisOptions};
+use warble_engine::{Engine, EngineOptions, Input, Latency, SourceNoise, Synthesis, SynthesisOptions, WindowPolicy};
 use warble_g2p::Language;
 
 const CONTEXTS: [usize; 5] = [0, 5, 10, 20, 40];
@@ -16,11 +18,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let context = args.iter().any(|a| a == "--context");
     let rest: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
-    let path = rest.first().ok_or("usage: first_call_pace SENTENCES.txt [VOICE] [--context]")?;
+    let path = rest.first().ok_or("usage: first_call_pace SENTENCES.txt [VOICE] [--context] [--cut-context=N]")?;
     let voice = rest.get(1).map_or("af_heart", |v| v.as_str());
     let engine = Engine::load(&EngineOptions::default())?;
     let mut opts = SynthesisOptions::new(voice);
     opts.noise = SourceNoise::Off;
+    if let Some(n) = args.iter().find_map(|a| a.strip_prefix("--cut-context=")) {
+        let policy = WindowPolicy { cut_context_symbols: n.parse()?, ..Default::default() };
+        opts.latency = Latency::Low(policy);
+    }
     let mut batch_opts = opts.clone();
     batch_opts.latency = Latency::Whole;
     let (mut first_frames, mut batch_frames, mut stream_len, mut batch_len) = (0usize, 0usize, 0usize, 0usize);

@@ -184,7 +184,13 @@ impl Assembler {
         seamless: bool,
     ) {
         let len = durations.iter().sum::<usize>() * SAMPLES_PER_FRAME;
-        let (lead_pad, trail_pad) = quiet_edges(&phonemes, &durations);
+        let (lead_pad, mut trail_pad) = quiet_edges(&phonemes, &durations);
+        // An end pad without frames (the model gives every position at least one): the call was cut inside a
+        // sentence and rendered with right context, so it ends in speech. Its last 5 ms are held back and
+        // faded out at the seamless join, as a quiet edge would be.
+        if durations.len() >= 2 && durations.last() == Some(&0) {
+            trail_pad = EDGE_KEEP.min(len);
+        }
         if seamless && let Join::Chunk { pad } = self.join {
             self.join = Join::Silence { samples: 0, pad, quiet: 0 };
         }
@@ -386,6 +392,26 @@ mod tests {
                 Some(r) => assert_eq!(&out, r, "window {window}"),
             }
         }
+    }
+
+    /// A call rendered with right context (end pad without frames) ends in speech: all its audio is kept, its
+    /// last 5 ms fade out, and the next call follows with 5 ms of its lead pad and no pause.
+    #[test]
+    fn a_call_cut_with_context_fades_out_and_the_next_follows_at_once() {
+        let mut a = Assembler::new();
+        let first = vec![0.5f32; 5 * SAMPLES_PER_FRAME];
+        call(&mut a, "ab", vec![2, 1, 2, 0], &first, 700, false);
+        let mut second = vec![0.0f32; 3 * SAMPLES_PER_FRAME];
+        second.extend(vec![0.25f32; 3 * SAMPLES_PER_FRAME]);
+        call(&mut a, "c", vec![3, 2, 1], &second, 700, true);
+        let out = all(&mut a);
+        let n = first.len();
+        assert_eq!(out[..n - EDGE_KEEP], first[..n - EDGE_KEEP], "the first call's audio is kept");
+        assert!(out[n - EDGE_KEEP..n].windows(2).all(|w| w[1] <= w[0]), "its end fades out");
+        assert!(out[n - 1] < 0.01, "no step at the join: {}", out[n - 1]);
+        // Then the second call's lead pad, cut to 5 ms, and its sound.
+        assert_eq!(out.len(), n + EDGE_KEEP + 3 * SAMPLES_PER_FRAME);
+        assert!(out[n + EDGE_KEEP..].iter().all(|&x| x == 0.25));
     }
 
     #[test]

@@ -17,14 +17,22 @@ pub const SAMPLES_PER_FRAME: usize = 600;
 pub const SAMPLE_RATE: u32 = 24_000;
 pub const STYLE_DIM: usize = 256;
 
+/// Frames past a call's spoken ones ([`Prepared::spoken_frames`]) that are predicted and may be rendered as
+/// halo: more than the renderer's halos (6 frames), 0.3 s.
+const CONTEXT_FRAMES: usize = 12;
+
 /// The output of [`KokoroModel::prepare`]: one chunk's durations and frame-level decoder inputs.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// Frames per model input position, both pads included.
+    /// Frames per model input position, both pads included; of a call with right context, the positions it
+    /// speaks (its symbols, then the end pad with 0 frames).
     pub durations: Vec<usize>,
-    /// The F0 curve the decoder receives (Hz, two samples per frame), after any pitch control.
+    /// The F0 curve the decoder receives (Hz, two samples per frame, over all [`Prepared::frames`]), after any
+    /// pitch control.
     pub f0: Vec<f32>,
     frames: usize,
+    /// The frames the call speaks (`Σ durations`): all of them, or those before its right context.
+    spoken: usize,
     asr: Tensor<3>,
     f0_tensor: Tensor<2>,
     n: Tensor<2>,
@@ -44,9 +52,17 @@ impl Prepared {
         self.features.is_some()
     }
 
-    /// Length in frames (`Σ durations`); the audio is `600 ·` this many samples.
+    /// Length in frames of everything the model read (the right context included); [`KokoroModel::render_frames`]
+    /// renders any range of them.
     pub fn frames(&self) -> usize {
         self.frames
+    }
+
+    /// The frames the call speaks (`Σ durations`), its first ones: all [`Prepared::frames`] but in a call with
+    /// right context, whose frames past these are rendered only as the last window's halo. The call's audio is
+    /// `600 ·` this many samples.
+    pub fn spoken_frames(&self) -> usize {
+        self.spoken
     }
 }
 
@@ -137,7 +153,7 @@ impl KokoroModel {
         controls: Option<&ChunkControls>,
     ) -> ChunkOutput {
         let prepared = self.prepare(token_ids, style, speed, noise, controls);
-        let (audio, times) = self.render_frames(&prepared, 0, prepared.frames());
+        let (audio, times) = self.render_frames(&prepared, 0, prepared.spoken_frames());
         let mut all = prepared.times;
         all.add(&times);
         ChunkOutput { audio, durations: prepared.durations, f0: prepared.f0, times: all }
@@ -156,11 +172,16 @@ impl KokoroModel {
         noise: SourceNoise,
         controls: Option<&ChunkControls>,
     ) -> Prepared {
-        self.prepare_with(token_ids, style, speed, noise, controls, false)
+        self.prepare_with(token_ids, style, speed, noise, controls, false, 0)
     }
 
     /// [`KokoroModel::prepare`], with `int8` ALBERT's layers on the INT8 kernel where they have INT8 copies
-    /// (a stream's first call: [`crate::WindowPolicy::int8_first_call_albert`]).
+    /// (a stream's first call: [`crate::WindowPolicy::int8_first_call_albert`]), and the last `context` ids
+    /// read as right context only: everything is predicted over all the ids (so the call's last words are timed,
+    /// pitched and rendered as in the running sentence), and the call speaks the frames up to the symbol before
+    /// them ([`Prepared::spoken_frames`]; the end pad gets none), so it ends inside the sentence
+    /// ([`crate::WindowPolicy::cut_context_symbols`]). Ignored with `controls`.
+    #[allow(clippy::too_many_arguments)]
     pub fn prepare_with(
         &self,
         token_ids: &[i64],
@@ -169,7 +190,9 @@ impl KokoroModel {
         noise: SourceNoise,
         controls: Option<&ChunkControls>,
         int8: bool,
+        context: usize,
     ) -> Prepared {
+        let context = if controls.is_some() { 0 } else { context.min(token_ids.len().saturating_sub(1)) };
         let mut ids = Vec::with_capacity(token_ids.len() + 2);
         ids.push(0);
         ids.extend_from_slice(token_ids);
@@ -199,7 +222,13 @@ impl KokoroModel {
                 Some(c) => c.durations(&expected),
                 None => round_durations(&expected),
             };
-            let owners = frame_owners(&durations);
+            let mut owners = frame_owners(&durations);
+            if context > 0 {
+                // Frames past the spoken ones are only the last window's halo: F0, energy and the aligned text
+                // features are made for CONTEXT_FRAMES of them (the predictor's LSTM runs frame by frame).
+                let spoken: usize = durations[..durations.len() - 1 - context].iter().sum();
+                owners.truncate(spoken + CONTEXT_FRAMES);
+            }
             let frames = owners.len();
             let index = Tensor::<1, Int>::from_data(TensorData::new(owners, [frames]), &self.device);
             let (mut f0, n) = self.acoustic.predictor.f0_n(d.select(1, index.clone()), prosody);
@@ -221,7 +250,29 @@ impl KokoroModel {
         });
 
         let gain = controls.and_then(|c| c.gain_curve(&durations));
-        Prepared { durations, f0: f0_curve, frames, asr, f0_tensor: f0, n, timbre, noise, gain, features: None, times }
+        // [pad, symbols, context, pad] → [pad, symbols, pad with no frames].
+        let durations = if context > 0 {
+            let mut spoken = durations[..durations.len() - 1 - context].to_vec();
+            spoken.push(0);
+            spoken
+        } else {
+            durations
+        };
+        let spoken = durations.iter().sum();
+        Prepared {
+            durations,
+            f0: f0_curve,
+            frames,
+            spoken,
+            asr,
+            f0_tensor: f0,
+            n,
+            timbre,
+            noise,
+            gain,
+            features: None,
+            times,
+        }
     }
 
     /// Runs the decoder (the AdaIN stack before the generator) over the whole chunk, so that windows rendered

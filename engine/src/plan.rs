@@ -55,6 +55,9 @@ pub(crate) struct Call {
     /// The planner cut this call inside a sentence, without punctuation, to start audio sooner: the next call
     /// continues the phrase and joins without the pads' pause.
     pub cut_mid_phrase: bool,
+    /// Right context of a call cut inside a phrase: the next symbols of the sentence, which the model reads (so
+    /// that the durations of the call's last words are those of a sentence going on) but does not speak.
+    pub context: String,
 }
 
 #[derive(Debug, Clone)]
@@ -93,15 +96,19 @@ pub(crate) struct Planner {
     short_first: Option<usize>,
     /// While an utterance's calls are still ramping up from `short_first`: how many it has had.
     ramp_calls: Option<usize>,
+    /// Symbols of right context a call cut inside a phrase reads (0: it ends with a comma instead).
+    context_symbols: usize,
     warned: HashSet<Language>,
     pub warnings: Vec<String>,
     pub spoken: bool,
 }
 
 impl Planner {
-    /// `short_first`: the symbol limit of the first call of an utterance, for low latency (`None`: 510).
-    pub fn new(voice: &str, per_language_voices: bool, short_first: Option<usize>) -> Self {
+    /// `short_first`: the symbol limit of the first call of an utterance, for low latency (`None`: 510);
+    /// `context_symbols`: the right context of a call cut inside a phrase ([`Call::context`]).
+    pub fn new(voice: &str, per_language_voices: bool, short_first: Option<usize>, context_symbols: usize) -> Self {
         Self {
+            context_symbols,
             voice: voice.trim().to_string(),
             per_language_voices,
             chosen: None,
@@ -205,6 +212,12 @@ impl Planner {
         }
         let mut piece_done = vec![0usize; run.pieces.len()];
         let mut marks = run.marks.into_iter().peekable();
+        // What follows each chunk in the run, for the right context of a cut.
+        let next_symbols: Vec<String> = (0..n_chunks)
+            .map(|i| {
+                chunks.get(i + 1).map_or(String::new(), |c| c.phonemes.chars().take(self.context_symbols).collect())
+            })
+            .collect();
         for (i, chunk) in chunks.into_iter().enumerate() {
             let controls = chunk_controls(&chunk, &run.pieces, &piece_total, &mut piece_done, group_symbols);
             let neutral = controls.sets.iter().all(|s| s.controls == Controls::default());
@@ -226,14 +239,25 @@ impl Planner {
             let last = chunk.phonemes.chars().last().unwrap_or(' ');
             let cut_mid_phrase = limit_of(i) < MAX_PHONEMES && i + 1 < n_chunks && !is_pause_symbol(last);
             let mut chunk = chunk;
-            if cut_mid_phrase {
-                // The model ends every call like an utterance (a final fall, a lengthened last word). A comma
-                // makes it a continuation instead; the seamless join then cuts the comma's pause away.
+            let mut context = String::new();
+            // The model ends every call like an utterance (a final fall, a lengthened last word). With neutral
+            // controls the call reads the next symbols of its sentence as right context and keeps the frames
+            // of its own (the controls are per symbol of the call: there a comma makes it a continuation
+            // instead, and the seamless join cuts the comma's pause away).
+            if cut_mid_phrase && neutral && self.context_symbols > 0 && !next_symbols[i].is_empty() {
+                // The word space the cut fell on stays with this call: the last word's sound runs on into its
+                // frames (without them its final consonant was lost: "eggs" heard as "egg").
+                chunk.phonemes.push(' ');
+                let tag = chunk.tags.last().copied().unwrap_or(0);
+                chunk.tags.push(tag);
+                context = next_symbols[i].clone();
+            } else if cut_mid_phrase {
                 chunk.phonemes.push(',');
                 let tag = chunk.tags.last().copied().unwrap_or(0);
                 chunk.tags.push(tag);
             }
             jobs.push(Job::Call(Box::new(Call {
+                context,
                 cut_mid_phrase,
                 voice: run.voice.clone(),
                 controls: (!neutral).then_some(controls),

@@ -107,6 +107,11 @@ pub struct WindowPolicy {
     /// SIMD integer kernel): ~40 ms less first audio; the durations it predicts are f32 ALBERT's at ~99 % of
     /// positions (a frame here and there), so the first call's pace is the same but not its exact frames.
     pub int8_first_call_albert: bool,
+    /// A call cut inside a phrase (the short first calls) reads this many symbols of what follows as right
+    /// context and keeps the frames of its own symbols, so that its last words are timed as in the running
+    /// sentence and not as an utterance's end (0: the call ends with an added comma instead). Calls with
+    /// prosody controls (SSML) end with the comma.
+    pub cut_context_symbols: usize,
     /// The generator's instance norms in a window take their statistics over the window joined with the
     /// call's earlier windows (CPU kernels), instead of the window alone.
     pub carry_norms: bool,
@@ -124,6 +129,7 @@ impl Default for WindowPolicy {
             whole_decoder: true,
             int8_first_call: true,
             int8_first_call_albert: true,
+            cut_context_symbols: 20,
             carry_norms: true,
         }
     }
@@ -209,15 +215,15 @@ struct Pipeline<'e> {
 
 impl<'e> Pipeline<'e> {
     fn new(engine: &'e Engine, opts: &SynthesisOptions, source: Source) -> Self {
-        let short_first = match opts.latency {
-            Latency::Low(w) => Some(w.first_call_symbols),
-            Latency::Whole => None,
+        let (short_first, context) = match opts.latency {
+            Latency::Low(w) => (Some(w.first_call_symbols), w.cut_context_symbols),
+            Latency::Whole => (None, 0),
         };
         Self {
             engine,
             opts: opts.clone(),
             source,
-            planner: Planner::new(&opts.voice, opts.per_language_voices, short_first),
+            planner: Planner::new(&opts.voice, opts.per_language_voices, short_first, context),
             jobs: VecDeque::new(),
             current: None,
             seamless_next: false,
@@ -401,11 +407,15 @@ impl<'e> Pipeline<'e> {
             let pack = self.engine.voices.resolve(&call.voice)?;
             self.voices.insert(call.voice.clone(), pack);
         }
-        // The voice row of the call's own length, as the reference picks it (a piece cut short too: the row of
-        // the chunk it was cut from made Kokoro speak it slower still; measured in the README).
-        let len = call.chunk.phonemes.chars().count();
-        let style = self.voices[&call.voice].style_for(len.clamp(1, crate::MAX_PHONEMES))?;
-        let ids = self.engine.vocab.encode(&call.chunk.phonemes);
+        // The model reads the call's symbols and its right context (a call cut inside a phrase), within the
+        // model's limit; the voice row is that sequence's length, as the reference picks it (a piece cut short
+        // too: the row of the chunk it was cut from made Kokoro speak it slower still; measured in the README).
+        let mut ids = self.engine.vocab.encode(&call.chunk.phonemes);
+        let mut context = self.engine.vocab.encode(&call.context);
+        context.truncate(crate::MAX_PHONEMES.saturating_sub(ids.len()));
+        let n_context = context.len();
+        ids.extend(context);
+        let style = self.voices[&call.voice].style_for(ids.len().clamp(1, crate::MAX_PHONEMES))?;
         let int8 = matches!(self.opts.latency, Latency::Low(w) if w.int8_first_call_albert && self.cold);
         let mut prepared = self.engine.model.prepare_with(
             &ids,
@@ -414,6 +424,7 @@ impl<'e> Pipeline<'e> {
             self.opts.noise,
             call.controls.as_ref(),
             int8,
+            n_context,
         );
         if let Latency::Low(w) = self.opts.latency
             && w.whole_decoder
@@ -426,7 +437,7 @@ impl<'e> Pipeline<'e> {
         self.asm.begin_call(
             call.chunk.phonemes,
             prepared.durations.clone(),
-            prepared.f0.clone(),
+            prepared.f0[..(2 * prepared.spoken_frames()).min(prepared.f0.len())].to_vec(),
             call.chunk.words,
             call.marks,
             seamless,
@@ -454,7 +465,8 @@ impl<'e> Pipeline<'e> {
             return;
         };
         let model = &self.engine.model;
-        let frames = r.prepared.frames();
+        // The frames the call speaks; past them (a call with right context), the halo of its last window.
+        let (frames, all) = (r.prepared.spoken_frames(), r.prepared.frames());
         let (samples, times) = match self.opts.latency {
             Latency::Whole => model.render_frames(&r.prepared, 0, frames),
             Latency::Low(w) => {
@@ -466,7 +478,7 @@ impl<'e> Pipeline<'e> {
                     b = frames;
                 }
                 let lo = a.saturating_sub(halo);
-                let hi = (b + halo).min(frames);
+                let hi = (b + halo).min(all);
                 let int8 = w.int8_first_call && r.first_call;
                 let carry = (w.carry_norms && r.prepared.decoded_whole()).then_some((&mut r.norms, a..b));
                 let (audio, times) = model.render_frames_with(&r.prepared, lo, hi, int8, carry);

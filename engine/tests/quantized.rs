@@ -113,7 +113,8 @@ fn int8_albert_keeps_the_durations() {
     for path in cases() {
         let golden = info(&path);
         let ids = &golden.input_ids[1..golden.input_ids.len() - 1];
-        let run = |int8| model.prepare_with(ids, &golden.style, golden.speed, SourceNoise::Off, None, int8).durations;
+        let run =
+            |int8| model.prepare_with(ids, &golden.style, golden.speed, SourceNoise::Off, None, int8, 0).durations;
         let (f, q) = (run(false), run(true));
         same += f.iter().zip(&q).filter(|(a, b)| a == b).count();
         all += f.len();

@@ -127,6 +127,17 @@ fn low_latency_stream_says_the_same_words_at_the_same_pace() {
         chunks.len()
     );
     assert!((0.97..=1.04).contains(&ratio), "pace {ratio:.3}");
+    // The short first call read the sentence's next symbols as right context (no added comma) and gave its
+    // own symbols the frames the batch gives them (ending like an utterance, with a comma, it took 1.09× on
+    // the Whisper sentences).
+    let (p1, pb) = (first.phonemes.clone(), batch.chunks[0].phonemes.clone());
+    assert!(pb.starts_with(&p1), "the first call is a prefix of the sentence: {p1:?}");
+    let n = p1.chars().count();
+    let frames = |d: &[usize]| d[1..=n].iter().sum::<usize>() as f64;
+    let first_pace = frames(&first.durations) / frames(&batch.chunks[0].durations);
+    println!("first call ({n} symbols): {first_pace:.3}× the batch's frames for them");
+    assert_eq!(first.durations.last(), Some(&0), "the first call ends inside the sentence");
+    assert!((0.90..=1.05).contains(&first_pace), "first call pace {first_pace:.3}");
     // Every chunk continues where the previous one ended, and its timings lie inside what has been released.
     let mut next = 0u64;
     for c in &chunks {
