@@ -4,12 +4,12 @@
 //! The pooler exists in the checkpoint but its output is discarded by Kokoro, so it is not loaded.
 
 use burn::module::{Module, Param};
+use burn::tensor::TensorData;
 use burn::tensor::activation::{gelu_approximate, softmax};
 use burn::tensor::module::embedding;
-use burn::tensor::{Device, TensorData};
 use burn::tensor::{Int, Tensor};
 
-use crate::nn::{LayerNorm, Linear, LoadError, Loader, key};
+use crate::nn::{LayerNorm, Linear, LoadError, Loader, exp_f32, key};
 
 #[derive(Debug, Clone)]
 pub struct AlbertConfig {
@@ -172,7 +172,7 @@ impl AlbertAttention {
 /// vectorised pass. Other devices keep Burn's operation.
 fn gelu_new(x: Tensor<3>) -> Tensor<3> {
     let device = x.device();
-    if device != Device::flex() {
+    if !crate::nn::host_kernels(&device) {
         return gelu_approximate(x);
     }
     let dims = x.dims();
@@ -206,26 +206,6 @@ fn gelu_portable(v: &mut [f32]) {
         let tanh = 1.0 - 2.0 / (exp_f32((2.0 * u).clamp(-80.0, 80.0)) + 1.0);
         *x = 0.5 * *x * (1.0 + tanh);
     }
-}
-
-/// `e^x` for |x| ≤ 80, branch-free so that it vectorises: `2^n · e^r` with `n = round(x/ln 2)`, `r` reduced with
-/// ln 2 split in two, and a degree-6 polynomial for `e^r` on [−ln2/2, ln2/2] (relative error < 2e-7).
-#[inline(always)]
-fn exp_f32(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
-    const ROUND: f32 = 12_582_912.0;
-    let n = (x * LOG2E + ROUND) - ROUND;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
-    let p = r.mul_add(1.0 / 720.0, 1.0 / 120.0);
-    let p = r.mul_add(p, 1.0 / 24.0);
-    let p = r.mul_add(p, 1.0 / 6.0);
-    let p = r.mul_add(p, 0.5);
-    let p = r.mul_add(p, 1.0);
-    let p = r.mul_add(p, 1.0);
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
-    p * scale
 }
 
 #[cfg(test)]

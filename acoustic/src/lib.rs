@@ -109,13 +109,15 @@ impl AcousticModel {
     }
 
     /// Builds INT8 copies of ALBERT's linear layers and `bert_encoder` (the acoustic half's matrix products:
-    /// ~66 M multiply-adds per token against ~8 M in the predictor) for the calls that ask for them
-    /// ([`AcousticModel::bert_features_with`]). CPU device and a SIMD integer kernel only: the caller checks.
+    /// ~66 M multiply-adds per token against ~8 M in the predictor's token-level part) and of the predictor's F0
+    /// and N convolutions (~7.6 M per frame) for the calls that ask for them
+    /// ([`AcousticModel::bert_features_with`], [`ProsodyPredictor::f0_n_with`]). CPU device and a SIMD integer kernel only: the caller checks.
     pub fn set_int8(&mut self) {
         for layer in self.bert.linears_mut() {
             layer.set_int8();
         }
         self.bert_encoder.set_int8();
+        self.predictor.set_int8();
     }
 
     /// Steps 3–6: `(d [1,T,640], logits [1,T,50], expected frames per position)`.

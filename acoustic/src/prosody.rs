@@ -80,10 +80,10 @@ impl CurveBranch {
         Ok(Self { blocks, proj })
     }
 
-    /// `[1, 512, F]` → `[1, 2F]`.
-    fn forward(&self, mut x: Tensor<3>, style: Tensor<2>) -> Tensor<2> {
+    /// `[1, 512, F]` → `[1, 2F]`; with `int8` the blocks' convolutions that have INT8 copies on the INT8 kernel.
+    fn forward(&self, mut x: Tensor<3>, style: Tensor<2>, int8: bool) -> Tensor<2> {
         for b in &self.blocks {
-            x = b.forward(x, style.clone());
+            x = b.forward_with(x, style.clone(), &|_, conv, x| conv.forward_with(x, int8));
         }
         let y = self.proj.forward(x);
         let [_, _, len] = y.dims();
@@ -134,8 +134,26 @@ impl ProsodyPredictor {
 
     /// `en [1, F, 640]` (frame-major) → `(F0 [1, 2F], N [1, 2F])`.
     pub fn f0_n(&self, en: Tensor<3>, style: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        self.f0_n_with(en, style, false)
+    }
+
+    /// [`ProsodyPredictor::f0_n`], with `int8` the F0 and N blocks' convolutions on the INT8 kernel where they
+    /// have INT8 copies ([`ProsodyPredictor::set_int8`]).
+    pub fn f0_n_with(&self, en: Tensor<3>, style: Tensor<2>, int8: bool) -> (Tensor<2>, Tensor<2>) {
         let x = self.shared.forward(en).swap_dims(1, 2);
-        (self.f0.forward(x.clone(), style.clone()), self.n.forward(x, style))
+        (self.f0.forward(x.clone(), style.clone(), int8), self.n.forward(x, style, int8))
+    }
+
+    /// Builds INT8 copies of the F0 and N blocks' convolutions (~95 % of the predictor's multiply-adds per
+    /// frame; the 1-channel projections stay f32). CPU device and a SIMD integer kernel only: the caller checks.
+    pub fn set_int8(&mut self) {
+        for b in self.f0.blocks.iter_mut().chain(self.n.blocks.iter_mut()) {
+            b.conv1.set_int8();
+            b.conv2.set_int8();
+            if let Some(c) = &mut b.conv1x1 {
+                c.set_int8();
+            }
+        }
     }
 }
 

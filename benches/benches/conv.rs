@@ -3,6 +3,7 @@
 //! `warble-quant` (with and without quantizing its input, VNNI where the CPU has it, and each integer kernel the CPU
 //! runs, forced: AVX-512 VNNI, AVX-VNNI, portable). No weights needed.
 //! `albert_linear`: the same INT8 kernel as ALBERT's linear layers against Burn's f32 matmul.
+//! `lstm_recurrence`: the LSTMs' recurrence on AVX-512 against the portable path.
 //! Throughput is in multiply-accumulates, so criterion's "elem/s" reads as MAC/s.
 
 use std::time::Duration;
@@ -92,5 +93,24 @@ fn albert_linear(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, conv, albert_linear);
+/// The prosody predictor's and text encoder's LSTM recurrence (hidden 256 per direction, both directions on two
+/// threads) at a first call's lengths: the widest-SIMD path against the portable one (libm's `expf`/`tanhf`).
+fn lstm(c: &mut Criterion) {
+    use warble_acoustic::nn::{lstm_recurrence, lstm_recurrence_portable};
+    let mut group = c.benchmark_group("lstm_recurrence");
+    group.sample_size(20).measurement_time(Duration::from_secs(3));
+    let h = 256;
+    let g = 4 * h;
+    let w_hh: Vec<f32> = (0..2 * h * g).map(|i| (((i * 7919) % 1000) as f32 / 1000.0 - 0.5) * 0.1).collect();
+    for t in [60usize, 160] {
+        let xw: Vec<f32> = (0..t * 2 * g).map(|i| ((i * 104_729) % 997) as f32 / 997.0 * 4.0 - 2.0).collect();
+        group.throughput(Throughput::Elements((2 * t * h * g) as u64));
+        group.bench_function(BenchmarkId::new("fastest", t), |b| b.iter(|| lstm_recurrence(&xw, &w_hh, t, h)));
+        group
+            .bench_function(BenchmarkId::new("portable", t), |b| b.iter(|| lstm_recurrence_portable(&xw, &w_hh, t, h)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, conv, albert_linear, lstm);
 criterion_main!(benches);

@@ -21,6 +21,27 @@ pub const STYLE_DIM: usize = 256;
 /// halo: more than the renderer's halos (6 frames), 0.3 s.
 const CONTEXT_FRAMES: usize = 12;
 
+/// How a stream's call is prepared beyond [`KokoroModel::prepare`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallOptions {
+    /// ALBERT's layers on the INT8 kernel where they have INT8 copies (a stream's first call:
+    /// [`crate::WindowPolicy::int8_first_call_albert`]).
+    pub int8_albert: bool,
+    /// The prosody predictor's F0 and N convolutions on the INT8 kernel where they have INT8 copies (a stream's
+    /// first call: [`crate::WindowPolicy::int8_first_call_curves`]).
+    pub int8_curves: bool,
+    /// The last `context` ids are read as right context only: everything is predicted over all the ids (so the
+    /// call's last words are timed, pitched and rendered as in the running sentence), and the call speaks the
+    /// frames up to the symbol before them ([`Prepared::spoken_frames`]; the end pad gets none), so it ends
+    /// inside the sentence ([`crate::WindowPolicy::cut_context_symbols`]). Ignored with prosody controls.
+    pub context: usize,
+}
+
+/// The durations of `[pad, symbols, context…, pad]` that are spoken: the lead pad and the symbols.
+fn spoken_durations(durations: &[usize], context: usize) -> &[usize] {
+    &durations[..durations.len() - 1 - context]
+}
+
 /// The output of [`KokoroModel::prepare`]: one chunk's durations and frame-level decoder inputs.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -120,7 +141,7 @@ impl KokoroModel {
         let mut acoustic = AcousticModel::load(&mut l, &AcousticConfig::kokoro_v1())?;
         // INT8 copies of ALBERT's layers for the calls that ask for them (a stream's first call), on the CPU
         // where it has a SIMD integer kernel, as the vocoder builds its own.
-        if *device == Device::flex() && warble_quant::conv::Kernel::simd_available() {
+        if warble_acoustic::nn::host_int8(device) {
             acoustic.set_int8();
         }
         let decoder = Decoder::load(&mut l, "decoder", 512, 128, &GeneratorConfig::kokoro_v1())?;
@@ -172,16 +193,10 @@ impl KokoroModel {
         noise: SourceNoise,
         controls: Option<&ChunkControls>,
     ) -> Prepared {
-        self.prepare_with(token_ids, style, speed, noise, controls, false, 0)
+        self.prepare_with(token_ids, style, speed, noise, controls, CallOptions::default())
     }
 
-    /// [`KokoroModel::prepare`], with `int8` ALBERT's layers on the INT8 kernel where they have INT8 copies
-    /// (a stream's first call: [`crate::WindowPolicy::int8_first_call_albert`]), and the last `context` ids
-    /// read as right context only: everything is predicted over all the ids (so the call's last words are timed,
-    /// pitched and rendered as in the running sentence), and the call speaks the frames up to the symbol before
-    /// them ([`Prepared::spoken_frames`]; the end pad gets none), so it ends inside the sentence
-    /// ([`crate::WindowPolicy::cut_context_symbols`]). Ignored with `controls`.
-    #[allow(clippy::too_many_arguments)]
+    /// [`KokoroModel::prepare`] with a stream call's [`CallOptions`].
     pub fn prepare_with(
         &self,
         token_ids: &[i64],
@@ -189,10 +204,10 @@ impl KokoroModel {
         speed: f32,
         noise: SourceNoise,
         controls: Option<&ChunkControls>,
-        int8: bool,
-        context: usize,
+        call: CallOptions,
     ) -> Prepared {
-        let context = if controls.is_some() { 0 } else { context.min(token_ids.len().saturating_sub(1)) };
+        let int8 = call.int8_albert;
+        let context = if controls.is_some() { 0 } else { call.context.min(token_ids.len().saturating_sub(1)) };
         let mut ids = Vec::with_capacity(token_ids.len() + 2);
         ids.push(0);
         ids.extend_from_slice(token_ids);
@@ -226,12 +241,12 @@ impl KokoroModel {
             if context > 0 {
                 // Frames past the spoken ones are only the last window's halo: F0, energy and the aligned text
                 // features are made for CONTEXT_FRAMES of them (the predictor's LSTM runs frame by frame).
-                let spoken: usize = durations[..durations.len() - 1 - context].iter().sum();
+                let spoken: usize = spoken_durations(&durations, context).iter().sum::<usize>();
                 owners.truncate(spoken + CONTEXT_FRAMES);
             }
             let frames = owners.len();
             let index = Tensor::<1, Int>::from_data(TensorData::new(owners, [frames]), &self.device);
-            let (mut f0, n) = self.acoustic.predictor.f0_n(d.select(1, index.clone()), prosody);
+            let (mut f0, n) = self.acoustic.predictor.f0_n_with(d.select(1, index.clone()), prosody, call.int8_curves);
             let mut f0_curve: Vec<f32> = f0.clone().into_data().try_into_vec().expect("f32 F0");
             if let Some(c) = controls {
                 let before = f0_curve.clone();
@@ -252,7 +267,7 @@ impl KokoroModel {
         let gain = controls.and_then(|c| c.gain_curve(&durations));
         // [pad, symbols, context, pad] → [pad, symbols, pad with no frames].
         let durations = if context > 0 {
-            let mut spoken = durations[..durations.len() - 1 - context].to_vec();
+            let mut spoken = spoken_durations(&durations, context).to_vec();
             spoken.push(0);
             spoken
         } else {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use common::*;
 use warble_engine::quant::{Precision, QuantizedModel, Scheme};
-use warble_engine::{Engine, EngineError, EngineOptions, SourceNoise, SynthesisOptions};
+use warble_engine::{CallOptions, Engine, EngineError, EngineOptions, SourceNoise, SynthesisOptions};
 
 const PHONEMES: &str = "hˈɛloʊ, ðɪs ɪz ɐ tˈɛst ʌv ðə kwˈɑntᵻzd mˈɑdəl.";
 
@@ -113,8 +113,10 @@ fn int8_albert_keeps_the_durations() {
     for path in cases() {
         let golden = info(&path);
         let ids = &golden.input_ids[1..golden.input_ids.len() - 1];
-        let run =
-            |int8| model.prepare_with(ids, &golden.style, golden.speed, SourceNoise::Off, None, int8, 0).durations;
+        let run = |int8_albert| {
+            let call = CallOptions { int8_albert, int8_curves: false, context: 0 };
+            model.prepare_with(ids, &golden.style, golden.speed, SourceNoise::Off, None, call).durations
+        };
         let (f, q) = (run(false), run(true));
         same += f.iter().zip(&q).filter(|(a, b)| a == b).count();
         all += f.len();
@@ -132,4 +134,45 @@ fn int8_albert_keeps_the_durations() {
     eprintln!("INT8 ALBERT: durations identical {:.2} %, worst length change {:.2} %", 100.0 * share, 100.0 * worst);
     assert!(share >= 0.985, "durations identical at {:.1} % of positions", 100.0 * share);
     assert!(worst <= 0.015, "length changed by {:.1} %", 100.0 * worst);
+}
+
+/// A stream's first call runs the prosody predictor's F0 and N convolutions on the INT8 kernel
+/// (`WindowPolicy::int8_first_call`): on every golden case the pitch curve stays that of the f32 predictor
+/// (voicing the same, pitch within a few cents where voiced) and the durations are untouched.
+#[test]
+fn int8_curves_keep_the_pitch() {
+    let model = model();
+    if !warble_quant::conv::Kernel::simd_available() || model.device() != &burn::tensor::Device::flex() {
+        assert!(model.acoustic.predictor.f0.blocks[0].conv1.int8.is_none(), "INT8 copies only with a SIMD kernel");
+        return;
+    }
+    let (mut voiced, mut same_voicing, mut all, mut cents) = (0usize, 0usize, 0usize, Vec::new());
+    for path in cases() {
+        let golden = info(&path);
+        let ids = &golden.input_ids[1..golden.input_ids.len() - 1];
+        let run = |int8_curves| {
+            let call = CallOptions { int8_albert: false, int8_curves, context: 0 };
+            model.prepare_with(ids, &golden.style, golden.speed, SourceNoise::Off, None, call)
+        };
+        let (f, q) = (run(false), run(true));
+        assert_eq!(f.durations, q.durations, "{}: the F0 and N convolutions do not move durations", path.display());
+        all += f.f0.len();
+        for (&a, &b) in f.f0.iter().zip(&q.f0) {
+            // Kokoro's F0 is near 0 in unvoiced stretches; 40 Hz separates them.
+            same_voicing += usize::from((a > 40.0) == (b > 40.0));
+            if a > 40.0 && b > 40.0 {
+                voiced += 1;
+                cents.push((1200.0 * (b / a).log2()).abs());
+            }
+        }
+    }
+    cents.sort_by(f32::total_cmp);
+    let (median, p95) = (cents[cents.len() / 2], cents[cents.len() * 95 / 100]);
+    let voicing = same_voicing as f64 / all as f64;
+    eprintln!(
+        "INT8 F0/N: voicing agrees at {:.2} % of {all} points; {voiced} voiced: |Δ| median {median:.1} cents, p95 {p95:.1}",
+        100.0 * voicing
+    );
+    assert!(voicing >= 0.995, "voicing agrees at {:.2} %", 100.0 * voicing);
+    assert!(median <= 2.0 && p95 <= 8.0, "pitch off by {median:.1} cents (median), {p95:.1} (p95)");
 }

@@ -131,12 +131,7 @@ impl QuantizedRows {
     where
         F: Fn(usize) -> &'a [f32] + Sync,
     {
-        let groups = channels.div_ceil(GROUP);
-        let span = TILE_T + 2 * halo;
-        let tiles = t.div_ceil(TILE_T);
-        (self.channels, self.t, self.halo, self.span, self.groups) = (channels, t, halo, span, groups);
-        self.data.resize(tiles * groups * span, 0);
-        self.tiles.resize_with(tiles, TileScales::default);
+        let (groups, span) = self.reset(channels, t, halo);
         if groups == 0 {
             return;
         }
@@ -147,14 +142,7 @@ impl QuantizedRows {
                 let lo = (-s0).max(0) as usize;
                 let hi = (t as isize - s0).clamp(0, span as isize) as usize;
                 let cols = |c: usize| &row(c)[(s0 + lo as isize) as usize..(s0 + hi as isize) as usize];
-                let ranges: Vec<(f32, f32)> = (0..groups)
-                    .map(|g| {
-                        (g * GROUP..(g * GROUP + GROUP).min(channels))
-                            .map(|c| min_max(cols(c)))
-                            .fold((0.0f32, 0.0f32), |a, b| (a.0.min(b.0), a.1.max(b.1)))
-                    })
-                    .collect();
-                info.classify(&ranges);
+                info.classify(&group_ranges(channels, |c| min_max(cols(c))));
                 for (g, dst) in data.chunks_mut(span).enumerate() {
                     let zero = info.zero[g];
                     let (inv, zf) = (1.0 / info.class_scale[info.class[g] as usize], zero as f32);
@@ -186,12 +174,7 @@ impl QuantizedRows {
     /// without transposing it — a token's four features of a group are already the four bytes of its word.
     pub fn quantize_tokens(&mut self, x: &[f32], t: usize, channels: usize) {
         assert_eq!(x.len(), t * channels, "token rows are not [{t}, {channels}]");
-        let groups = channels.div_ceil(GROUP);
-        let span = TILE_T;
-        let tiles = t.div_ceil(TILE_T);
-        (self.channels, self.t, self.halo, self.span, self.groups) = (channels, t, 0, span, groups);
-        self.data.resize(tiles * groups * span, 0);
-        self.tiles.resize_with(tiles, TileScales::default);
+        let (groups, span) = self.reset(channels, t, 0);
         if groups == 0 {
             return;
         }
@@ -206,13 +189,7 @@ impl QuantizedRows {
                         (*l, *h) = (l.min(v), h.max(v));
                     }
                 }
-                let ranges: Vec<(f32, f32)> = (0..groups)
-                    .map(|g| {
-                        (g * GROUP..(g * GROUP + GROUP).min(channels))
-                            .fold((0.0f32, 0.0f32), |a, c| (a.0.min(lo[c]), a.1.max(hi[c])))
-                    })
-                    .collect();
-                info.classify(&ranges);
+                info.classify(&group_ranges(channels, |c| (lo[c], hi[c])));
                 // Per channel: its group's inverse step and zero point; missing channels of the last group
                 // stay at its zero point.
                 let mut inv = vec![0.0f32; channels];
@@ -233,6 +210,18 @@ impl QuantizedRows {
                 }
             },
         );
+    }
+
+    /// Sizes the buffers for `x [channels, t]` tiled with `halo` columns each side; returns the group count
+    /// and the span of a tile's row.
+    fn reset(&mut self, channels: usize, t: usize, halo: usize) -> (usize, usize) {
+        let groups = channels.div_ceil(GROUP);
+        let span = TILE_T + 2 * halo;
+        let tiles = t.div_ceil(TILE_T);
+        (self.channels, self.t, self.halo, self.span, self.groups) = (channels, t, halo, span, groups);
+        self.data.resize(tiles * groups * span, 0);
+        self.tiles.resize_with(tiles, TileScales::default);
+        (groups, span)
     }
 
     pub fn channels(&self) -> usize {
@@ -302,6 +291,17 @@ impl TileScales {
     fn groups_of(&self, b: usize) -> &[u32] {
         &self.order[self.class_start[b]..self.class_start[b + 1]]
     }
+}
+
+/// Each group's range (both ends include 0) from its channels' ranges.
+fn group_ranges(channels: usize, range: impl Fn(usize) -> (f32, f32)) -> Vec<(f32, f32)> {
+    (0..channels.div_ceil(GROUP))
+        .map(|g| {
+            (g * GROUP..(g * GROUP + GROUP).min(channels))
+                .map(&range)
+                .fold((0.0f32, 0.0f32), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+        })
+        .collect()
 }
 
 /// `(min(0, min row), max(0, max row))`, picking the widest SIMD the CPU has.
@@ -554,6 +554,10 @@ impl Int8Conv {
     }
 
     /// Output channels.
+    pub fn c_in(&self) -> usize {
+        self.c_in
+    }
+
     pub fn c_out(&self) -> usize {
         self.c_out
     }
@@ -666,17 +670,10 @@ impl Int8Conv {
                     // of this tile's input; it writes its own columns of `y` (disjoint across jobs) or `edge`.
                     unsafe { self.tile(xt, x.span, members, w, yp, y_stride, n, &ep) };
                 }
-                if token_major {
-                    // Each column's (up to) four channels are contiguous in `y`.
+                if token_major || !full {
+                    // The block went to `edge`: copy its kept columns of its (up to) four channels into `y`.
                     for i in 0..n {
                         for j in 0..GROUP.min(self.c_out - o) {
-                            // SAFETY: as above.
-                            unsafe { *dst.0.add(at(o + j, t0 + i)) = edge[j * TILE_T + i] };
-                        }
-                    }
-                } else if !full {
-                    for j in 0..GROUP.min(self.c_out - o) {
-                        for i in 0..n {
                             // SAFETY: as above.
                             unsafe { *dst.0.add(at(o + j, t0 + i)) = edge[j * TILE_T + i] };
                         }

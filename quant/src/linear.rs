@@ -10,18 +10,17 @@ use crate::conv::{Int8Conv, Kernel, QuantizedRows};
 #[derive(Debug, Clone)]
 pub struct Int8Linear {
     conv: Int8Conv,
-    d_in: usize,
 }
 
 impl Int8Linear {
     /// Quantizes PyTorch's `weight [out, in]` (row-major) per output feature.
     pub fn new(weight: &[f32], bias: &[f32], d_out: usize, d_in: usize) -> Self {
-        Self { conv: Int8Conv::new(weight, bias, d_out, d_in, 1, 1), d_in }
+        Self { conv: Int8Conv::new(weight, bias, d_out, d_in, 1, 1) }
     }
 
     /// The same layer on another kernel (tests force [`Kernel::Portable`]). Panics if the CPU lacks it.
     pub fn with_kernel(self, code: Kernel) -> Self {
-        Self { conv: self.conv.with_kernel(code), ..self }
+        Self { conv: self.conv.with_kernel(code) }
     }
 
     pub fn kernel_code(&self) -> Kernel {
@@ -29,7 +28,7 @@ impl Int8Linear {
     }
 
     pub fn d_in(&self) -> usize {
-        self.d_in
+        self.conv.c_in()
     }
 
     pub fn d_out(&self) -> usize {
@@ -38,7 +37,7 @@ impl Int8Linear {
 
     /// `x [T, in]` row-major → `y [T, out]` row-major.
     pub fn forward(&self, x: &[f32]) -> Vec<f32> {
-        let (d_in, d_out) = (self.d_in, self.d_out());
+        let (d_in, d_out) = (self.d_in(), self.d_out());
         assert_eq!(x.len() % d_in.max(1), 0, "linear input is not [T, {d_in}]");
         let t = x.len().checked_div(d_in).unwrap_or(0);
         let mut q = QuantizedRows::new();

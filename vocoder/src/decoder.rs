@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use burn::module::Module;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 
-use warble_acoustic::nn::{AdainResBlk1d, Conv1d, LoadError, Loader, key};
-use warble_quant::conv::{Int8Conv, QuantizedRows};
+use warble_acoustic::nn::{AdainResBlk1d, Conv1d, LoadError, Loader, int8_conv, key};
+use warble_quant::conv::Int8Conv;
 
 use crate::generator::{Generator, GeneratorConfig};
 
@@ -64,7 +64,7 @@ impl Decoder {
             int8_all: None,
         };
         // The INT8 copies only where a SIMD integer kernel runs them (the portable loops are slower than f32).
-        if *l.device() == burn::tensor::Device::flex() && warble_quant::conv::Kernel::simd_available() {
+        if warble_acoustic::nn::host_int8(l.device()) {
             decoder.int8_all = Some(decoder.int8_blocks(&|_| true));
         }
         Ok(decoder)
@@ -119,11 +119,7 @@ impl Decoder {
             .named_blocks()
             .map(|(b, name)| {
                 let conv = |c: Option<&Conv1d>, field: &str| {
-                    c.filter(|_| int8(&format!("{name}.{field}"))).map(|c| {
-                        let [c_out, c_in, k] = c.weight.val().dims();
-                        let bias = c.bias.as_ref().map_or_else(|| vec![0.0; c_out], |b| to_host(b.val()));
-                        Int8Conv::new(&to_host(c.weight.val()), &bias, c_out, c_in, k, c.dilation)
-                    })
+                    c.filter(|_| int8(&format!("{name}.{field}"))).map(Conv1d::to_int8)
                 };
                 [conv(Some(&b.conv1), "conv1"), conv(Some(&b.conv2), "conv2"), conv(b.conv1x1.as_ref(), "conv1x1")]
             })
@@ -176,21 +172,4 @@ fn block_forward(
         Some(q) => int8_conv(q, x),
         None => conv.forward(x),
     })
-}
-
-/// `x [1, C, T]` through an INT8 convolution, on the host.
-fn int8_conv(conv: &Int8Conv, x: Tensor<3>) -> Tensor<3> {
-    let device = x.device();
-    let [_, c, t] = x.dims();
-    let host = to_host(x);
-    let mut q = QuantizedRows::new();
-    q.quantize(c, t, conv.halo(), |i| &host[i * t..(i + 1) * t]);
-    let c_out = conv.c_out();
-    let mut y = vec![0.0f32; c_out * t];
-    conv.forward(&q, &mut y, false);
-    Tensor::from_data(TensorData::new(y, [1, c_out, t]), &device)
-}
-
-fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec().expect("f32 data")
 }

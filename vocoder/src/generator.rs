@@ -349,7 +349,7 @@ impl Generator {
             source_mix: (Vec::new(), 0.0),
         };
         generator.source_mix = generator.read_source_mix();
-        generator.set_host_kernels(*l.device() == burn::tensor::Device::flex());
+        generator.set_host_kernels(warble_acoustic::nn::host_kernels(l.device()));
         Ok(generator)
     }
 

@@ -51,8 +51,12 @@ pub fn run(engine: &Engine, runs: usize, long_seconds: f64) -> Result<()> {
     // The same requests with the first window in the model's own precision (no INT8 first window), for the
     // comparison in the same run.
     let mut plain = opts.clone();
-    plain.latency =
-        Latency::Low(WindowPolicy { int8_first_call: false, int8_first_call_albert: false, ..Default::default() });
+    plain.latency = Latency::Low(WindowPolicy {
+        int8_first_call: false,
+        int8_first_call_albert: false,
+        int8_first_call_curves: false,
+        ..Default::default()
+    });
     for (name, text, opts) in [
         ("one sentence", SENTENCE, &opts),
         ("3-sentence paragraph", PARAGRAPH, &opts),
