@@ -143,8 +143,7 @@ impl AcousticModel {
         let owners = prosody::frame_owners(durations);
         let n = owners.len();
         let index = Tensor::<1, Int>::from_data(TensorData::new(owners, [n]), &device);
-        let en = out.dur_encoder.clone().select(1, index.clone());
-        let (f0, energy) = self.predictor.f0_n(en, prosody_style);
+        let (f0, energy) = self.predictor.f0_n(out.dur_encoder.clone(), index.clone(), prosody_style);
         let asr = out.t_en.clone().select(2, index);
         (asr, f0, energy)
     }

@@ -10,7 +10,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::{conv_transpose1d, conv1d, layer_norm, linear};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use warble_quant::conv::{Int8Conv, QuantizedRows};
 use warble_quant::linear::Int8Linear;
 use warble_weights::WeightMap;
@@ -477,9 +477,22 @@ impl BiLstm {
 
     /// `x [1, T, in] → [1, T, 2H]` (forward outputs then reverse outputs on the feature axis).
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let [_, t, _] = x.dims();
-        let device = x.device();
         let projected = linear(x, self.w_ih.val(), Some(self.bias.val()));
+        self.recur(projected)
+    }
+
+    /// [`BiLstm::forward`] over `x.select(1, index)` (token features repeated over frames), with the input
+    /// projection made per token and then gathered: the same numbers, from `T` rows of the matmul instead of
+    /// one per frame (~2.5× fewer for speech).
+    pub fn forward_gathered(&self, x: Tensor<3>, index: Tensor<1, Int>) -> Tensor<3> {
+        let projected = linear(x, self.w_ih.val(), Some(self.bias.val()));
+        self.recur(projected.select(1, index))
+    }
+
+    /// The recurrence over input projections `[1, T, 8H]`.
+    fn recur(&self, projected: Tensor<3>) -> Tensor<3> {
+        let [_, t, _] = projected.dims();
+        let device = projected.device();
         let xw: Vec<f32> = projected.into_data().try_into_vec().expect("f32 LSTM projection");
         let w_hh: Vec<f32> = self.w_hh.val().into_data().try_into_vec().expect("f32 LSTM weights");
         let h = self.hidden;

@@ -2,8 +2,8 @@
 //! predicts per-token durations, then frame-level F0 and energy (`N`) curves at twice the frame rate.
 
 use burn::module::Module;
-use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
+use burn::tensor::{Int, Tensor};
 
 use crate::nn::{AdainResBlk1d, BiLstm, Conv1d, Linear, LoadError, Loader, key, plain_layer_norm};
 
@@ -132,15 +132,22 @@ impl ProsodyPredictor {
         sigmoid(logits).sum_dim(2).reshape([1, t]).div_scalar(speed)
     }
 
-    /// `en [1, F, 640]` (frame-major) → `(F0 [1, 2F], N [1, 2F])`.
-    pub fn f0_n(&self, en: Tensor<3>, style: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        self.f0_n_with(en, style, false)
+    /// `d [1, T, 640]` (the duration encoder's token features) expanded over frames by `index [F]` (each
+    /// frame's token) → `(F0 [1, 2F], N [1, 2F])`.
+    pub fn f0_n(&self, d: Tensor<3>, index: Tensor<1, Int>, style: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        self.f0_n_with(d, index, style, false)
     }
 
     /// [`ProsodyPredictor::f0_n`], with `int8` the F0 and N blocks' convolutions on the INT8 kernel where they
     /// have INT8 copies ([`ProsodyPredictor::set_int8`]).
-    pub fn f0_n_with(&self, en: Tensor<3>, style: Tensor<2>, int8: bool) -> (Tensor<2>, Tensor<2>) {
-        let x = self.shared.forward(en).swap_dims(1, 2);
+    pub fn f0_n_with(
+        &self,
+        d: Tensor<3>,
+        index: Tensor<1, Int>,
+        style: Tensor<2>,
+        int8: bool,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let x = self.shared.forward_gathered(d, index).swap_dims(1, 2);
         (self.f0.forward(x.clone(), style.clone(), int8), self.n.forward(x, style, int8))
     }
 

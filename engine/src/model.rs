@@ -246,7 +246,7 @@ impl KokoroModel {
             }
             let frames = owners.len();
             let index = Tensor::<1, Int>::from_data(TensorData::new(owners, [frames]), &self.device);
-            let (mut f0, n) = self.acoustic.predictor.f0_n_with(d.select(1, index.clone()), prosody, call.int8_curves);
+            let (mut f0, n) = self.acoustic.predictor.f0_n_with(d, index.clone(), prosody, call.int8_curves);
             let mut f0_curve: Vec<f32> = f0.clone().into_data().try_into_vec().expect("f32 F0");
             if let Some(c) = controls {
                 let before = f0_curve.clone();

@@ -395,25 +395,68 @@ fn quantize_features_portable(row: &[f32], inv: &[f32], zero: &[f32], out: &mut 
     }
 }
 
-/// `Σ a·b` over `i32` slices of one length, picking the widest SIMD the CPU has.
-fn dot_i32(a: &[i32], b: &[i32]) -> i32 {
+/// `acc += Σ zero · row` over `(zero, row)` pairs (rows as long as `acc`; wrapping), picking the widest SIMD the
+/// CPU has.
+fn zero_point_totals(acc: &mut [i32], rows: &[(i32, &[i16])]) {
+    assert!(rows.iter().all(|(_, r)| r.len() == acc.len()), "zero-point rows as long as the totals");
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F.
-        return unsafe { dot_i32_avx512(a, b) };
+    if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+    {
+        // SAFETY: the CPU has AVX-512F, BW and VL; every row is as long as `acc`.
+        return unsafe { zero_point_totals_avx512(acc, rows) };
     }
-    dot_i32_portable(a, b)
+    zero_point_totals_portable(acc, rows)
 }
 
+/// The totals 64 at a time in four registers while the rows stream past: accumulating in memory made every
+/// row wait for the previous row's store (a store-to-load chain), which cost a third of ALBERT's INT8 time.
+///
+/// # Safety
+/// The CPU must have AVX-512F, BW and VL; every row must be as long as `acc`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn dot_i32_avx512(a: &[i32], b: &[i32]) -> i32 {
-    dot_i32_portable(a, b)
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn zero_point_totals_avx512(acc: &mut [i32], rows: &[(i32, &[i16])]) {
+    use std::arch::x86_64::{
+        __m512i, __mmask16, _mm256_maskz_loadu_epi16, _mm512_add_epi32, _mm512_cvtepi16_epi32,
+        _mm512_mask_storeu_epi32, _mm512_maskz_loadu_epi32, _mm512_mullo_epi32, _mm512_set1_epi32,
+    };
+    let n = acc.len();
+    let mut start = 0;
+    while start < n {
+        let len = (n - start).min(64);
+        let mask: [__mmask16; 4] = std::array::from_fn(|v| {
+            let lanes = len.saturating_sub(16 * v).min(16);
+            ((1u32 << lanes) - 1) as __mmask16
+        });
+        // SAFETY: masked lanes are `start + 16v + lane < n`, inside `acc` and each row (as long as `acc`);
+        // masked-off lanes are neither read nor written.
+        unsafe {
+            let at = acc.as_mut_ptr().add(start);
+            let mut sum: [__m512i; 4] = std::array::from_fn(|v| _mm512_maskz_loadu_epi32(mask[v], at.add(16 * v)));
+            for &(zero, row) in rows {
+                let z = _mm512_set1_epi32(zero);
+                let r = row.as_ptr().add(start);
+                for (v, s) in sum.iter_mut().enumerate() {
+                    let w = _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(mask[v], r.add(16 * v)));
+                    *s = _mm512_add_epi32(*s, _mm512_mullo_epi32(z, w));
+                }
+            }
+            for (v, s) in sum.iter().enumerate() {
+                _mm512_mask_storeu_epi32(at.add(16 * v), mask[v], *s);
+            }
+        }
+        start += 64;
+    }
 }
 
-#[inline(always)]
-fn dot_i32_portable(a: &[i32], b: &[i32]) -> i32 {
-    a.iter().zip(b).fold(0i32, |s, (&x, &y)| s.wrapping_add(x.wrapping_mul(y)))
+fn zero_point_totals_portable(acc: &mut [i32], rows: &[(i32, &[i16])]) {
+    for &(zero, row) in rows {
+        for (s, &v) in acc.iter_mut().zip(row) {
+            *s = s.wrapping_add(zero.wrapping_mul(i32::from(v)));
+        }
+    }
 }
 
 #[inline(always)]
@@ -462,8 +505,10 @@ pub struct Int8Conv {
     packed: Vec<i8>,
     /// Per output channel: the weight scale and the bias.
     w_scale: Vec<f32>,
-    /// `[C_out][⌈C_in/4⌉]`: `Σ_k Σ_{c in group} qw`, which the group's zero point multiplies.
-    w_sum: Vec<i32>,
+    /// `[⌈C_in/4⌉][C_out]`: `Σ_k Σ_{c in group} qw`, which the group's zero point multiplies (group-major, so
+    /// that a tile's zero-point totals are one pass of `zero_g · row_g` over its groups). In i16 (`|Σ| ≤ 4·K·127`,
+    /// K ≤ 64): that pass streams these rows from memory, and in i32 they were as many bytes as the weights.
+    w_sum: Vec<i16>,
     bias: Vec<f32>,
     c_in: usize,
     c_out: usize,
@@ -476,6 +521,7 @@ impl Int8Conv {
     /// Quantizes PyTorch's `weight [C_out, C_in, K]` (row-major) per output channel: `scale = max|w|/127`.
     pub fn new(weight: &[f32], bias: &[f32], c_out: usize, c_in: usize, kernel: usize, dilation: usize) -> Self {
         assert_eq!(weight.len(), c_out * c_in * kernel, "conv weight shape");
+        assert!(kernel <= 64, "kernels of up to 64 taps (their group sums are kept in i16)");
         let row = c_in * kernel;
         let mut q = vec![0i8; weight.len()];
         let mut scales = vec![0.0f32; c_out];
@@ -517,15 +563,15 @@ impl Int8Conv {
                 }
             }
         });
-        let w_sum = (0..c_out)
+        let w_sum = (0..cg)
             .into_par_iter()
-            .flat_map_iter(|o| {
-                let weights = &q[o * row..][..row];
-                (0..cg).map(move |g| {
-                    weights[g * GROUP * kernel..((g + 1) * GROUP).min(c_in) * kernel]
+            .flat_map_iter(|g| {
+                let q = &q;
+                (0..c_out).map(move |o| {
+                    q[o * row..][g * GROUP * kernel..((g + 1) * GROUP).min(c_in) * kernel]
                         .iter()
-                        .map(|&w| w as i32)
-                        .sum::<i32>()
+                        .map(|&w| w as i16)
+                        .sum::<i16>()
                 })
             })
             .collect();
@@ -612,18 +658,20 @@ impl Int8Conv {
                 }
             }
             let n_classes = n_classes.max(1);
-            // Per class, the zero point of each of its groups (0 elsewhere): a class's zero-point total for an
-            // output channel is then one dense dot product with that channel's group sums.
-            let zeros: Vec<Vec<i32>> = classes[..n_classes]
-                .iter()
-                .map(|&b| {
-                    let mut z = vec![0i32; cg];
-                    for &m in info.groups_of(b) {
-                        z[m as usize] = info.zero[m as usize] as i32;
-                    }
-                    z
-                })
-                .collect();
+            // This job's output channels, and per class their zero-point totals `Σ_{g in class} zero_g · Σ qw[o][g]`
+            // (each input group adds its row of sums once, to its own class).
+            let o_lo = (split * per_split * GROUP).min(self.c_out);
+            let o_hi = ((split + 1) * per_split * GROUP).min(self.c_out);
+            let width = o_hi - o_lo;
+            let mut offsets = vec![0i32; n_classes * width];
+            for (n_class, &b) in classes[..n_classes].iter().enumerate() {
+                let rows: Vec<(i32, &[i16])> = info
+                    .groups_of(b)
+                    .iter()
+                    .map(|&m| (info.zero[m as usize] as i32, &self.w_sum[m as usize * self.c_out + o_lo..][..width]))
+                    .collect();
+                zero_point_totals(&mut offsets[n_class * width..][..width], &rows);
+            }
             let xt = &x.data[tile * cg * x.span..][..cg * x.span];
             let t0 = tile * TILE_T;
             let n = TILE_T.min(t - t0);
@@ -651,10 +699,8 @@ impl Int8Conv {
                 let w = &self.packed[g * group_len..][..group_len];
                 for (n_class, &b) in classes[..n_classes].iter().enumerate() {
                     let members = info.groups_of(b);
-                    // The zero points' total per output channel: `Σ_g zero_g · Σ qw[o][g]`.
-                    let offset = std::array::from_fn(|j| {
-                        self.w_sum.get((o + j) * cg..(o + j + 1) * cg).map_or(0, |sums| dot_i32(&zeros[n_class], sums))
-                    });
+                    let offset =
+                        std::array::from_fn(|j| if o + j < o_hi { offsets[n_class * width + o + j - o_lo] } else { 0 });
                     let ep = Epilogue {
                         scale: std::array::from_fn(|j| {
                             self.w_scale.get(o + j).map_or(0.0, |s| s * info.class_scale[b])
@@ -986,9 +1032,15 @@ mod tests {
             quantize_features_portable(row, &inv, &zero, &mut slow);
             assert_eq!(fast, slow);
         }
-        let a: Vec<i32> = (0..1000).map(|i| i * 31 % 255).collect();
-        let w: Vec<i32> = (0..1000).map(|i| (i * 17 % 4001) - 2000).collect();
-        assert_eq!(dot_i32(&a, &w), a.iter().zip(&w).map(|(x, y)| x * y).sum::<i32>());
+        let mut acc: Vec<i32> = (0..1000).map(|i| i * 31 % 255).collect();
+        let w: Vec<i16> = (0..1000).map(|i| (i * 17 % 4001) as i16 - 2000).collect();
+        let want: Vec<i32> = acc.iter().zip(&w).map(|(s, &x)| s + 37 * i32::from(x) - 5 * (i32::from(x) + 1)).collect();
+        let w1: Vec<i16> = w.iter().map(|x| x + 1).collect();
+        let mut portable = acc.clone();
+        zero_point_totals(&mut acc, &[(37, &w[..]), (-5, &w1[..])]);
+        zero_point_totals_portable(&mut portable, &[(37, &w[..]), (-5, &w1[..])]);
+        assert_eq!(portable, want);
+        assert_eq!(acc, want);
     }
 
     fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
