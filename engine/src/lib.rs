@@ -409,7 +409,8 @@ impl Engine {
     /// Off, the CPU runs the same Burn tensor operations a GPU does: for comparisons (`cargo xtask bench
     /// --generator burn`). Turning them on for a GPU backend would copy tensors to the host and back.
     pub fn set_cpu_kernels(&mut self, on: bool) {
-        self.model.decoder.generator.set_host_kernels(on);
+        let int8 = warble_acoustic::nn::host_int8(self.model.device());
+        self.model.decoder.generator.set_host_kernels(on, int8);
     }
 
     /// The generator's CPU kernels with every residual-stack convolution in INT8 (weights per output channel,

@@ -219,7 +219,7 @@ impl KokoroModel {
         // The text encoder needs only the ids: it runs on a thread beside ALBERT and the predictor (whose
         // LSTMs leave a core idle) and is joined where its output is aligned to frames. Its recorded time is
         // the wait at that join: what it adds to the call.
-        let (durations, frames, f0_curve, f0, n, asr) = std::thread::scope(|scope| {
+        let (durations, spoken, frames, f0_curve, f0, n, asr) = std::thread::scope(|scope| {
             let text_encoder = scope.spawn(|| {
                 let enc = self.acoustic.text_encoder.forward(id_tensor.clone());
                 let _ = enc.clone().narrow(2, 0, 1).into_data();
@@ -238,10 +238,12 @@ impl KokoroModel {
                 None => round_durations(&expected),
             };
             let mut owners = frame_owners(&durations);
+            // The frames the call speaks: all of them, or with right context those before it.
+            let spoken: usize =
+                if context > 0 { spoken_durations(&durations, context).iter().sum() } else { durations.iter().sum() };
             if context > 0 {
                 // Frames past the spoken ones are only the last window's halo: F0, energy and the aligned text
                 // features are made for CONTEXT_FRAMES of them (the predictor's LSTM runs frame by frame).
-                let spoken: usize = spoken_durations(&durations, context).iter().sum::<usize>();
                 owners.truncate(spoken + CONTEXT_FRAMES);
             }
             let frames = owners.len();
@@ -261,19 +263,18 @@ impl KokoroModel {
             let enc = text_encoder.join().expect("the text encoder thread does not panic");
             let asr = enc.select(2, index);
             times.text_encoder = t.elapsed();
-            (durations, frames, f0_curve, f0, n, asr)
+            (durations, spoken, frames, f0_curve, f0, n, asr)
         });
 
         let gain = controls.and_then(|c| c.gain_curve(&durations));
         // [pad, symbols, context, pad] → [pad, symbols, pad with no frames].
         let durations = if context > 0 {
-            let mut spoken = spoken_durations(&durations, context).to_vec();
-            spoken.push(0);
-            spoken
+            let mut kept = spoken_durations(&durations, context).to_vec();
+            kept.push(0);
+            kept
         } else {
             durations
         };
-        let spoken = durations.iter().sum();
         Prepared {
             durations,
             f0: f0_curve,

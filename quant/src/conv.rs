@@ -395,10 +395,19 @@ fn quantize_features_portable(row: &[f32], inv: &[f32], zero: &[f32], out: &mut 
     }
 }
 
+thread_local! {
+    /// Each worker thread's zero-point totals for its current job (`[class][output channel]`), kept between jobs
+    /// so that a call allocates nothing per job.
+    static OFFSETS: std::cell::RefCell<Vec<i32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// `acc += Σ zero · row` over `(zero, row)` pairs (rows as long as `acc`; wrapping), picking the widest SIMD the
 /// CPU has.
-fn zero_point_totals(acc: &mut [i32], rows: &[(i32, &[i16])]) {
-    assert!(rows.iter().all(|(_, r)| r.len() == acc.len()), "zero-point rows as long as the totals");
+fn zero_point_totals<'a, I>(acc: &mut [i32], rows: I)
+where
+    I: Iterator<Item = (i32, &'a [i16])> + Clone,
+{
+    assert!(rows.clone().all(|(_, r)| r.len() == acc.len()), "zero-point rows as long as the totals");
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx512f")
         && std::is_x86_feature_detected!("avx512bw")
@@ -417,7 +426,7 @@ fn zero_point_totals(acc: &mut [i32], rows: &[(i32, &[i16])]) {
 /// The CPU must have AVX-512F, BW and VL; every row must be as long as `acc`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn zero_point_totals_avx512(acc: &mut [i32], rows: &[(i32, &[i16])]) {
+unsafe fn zero_point_totals_avx512<'a>(acc: &mut [i32], rows: impl Iterator<Item = (i32, &'a [i16])> + Clone) {
     use std::arch::x86_64::{
         __m512i, __mmask16, _mm256_maskz_loadu_epi16, _mm512_add_epi32, _mm512_cvtepi16_epi32,
         _mm512_mask_storeu_epi32, _mm512_maskz_loadu_epi32, _mm512_mullo_epi32, _mm512_set1_epi32,
@@ -435,7 +444,7 @@ unsafe fn zero_point_totals_avx512(acc: &mut [i32], rows: &[(i32, &[i16])]) {
         unsafe {
             let at = acc.as_mut_ptr().add(start);
             let mut sum: [__m512i; 4] = std::array::from_fn(|v| _mm512_maskz_loadu_epi32(mask[v], at.add(16 * v)));
-            for &(zero, row) in rows {
+            for (zero, row) in rows.clone() {
                 let z = _mm512_set1_epi32(zero);
                 let r = row.as_ptr().add(start);
                 for (v, s) in sum.iter_mut().enumerate() {
@@ -451,8 +460,8 @@ unsafe fn zero_point_totals_avx512(acc: &mut [i32], rows: &[(i32, &[i16])]) {
     }
 }
 
-fn zero_point_totals_portable(acc: &mut [i32], rows: &[(i32, &[i16])]) {
-    for &(zero, row) in rows {
+fn zero_point_totals_portable<'a>(acc: &mut [i32], rows: impl Iterator<Item = (i32, &'a [i16])>) {
+    for (zero, row) in rows {
         for (s, &v) in acc.iter_mut().zip(row) {
             *s = s.wrapping_add(zero.wrapping_mul(i32::from(v)));
         }
@@ -663,69 +672,72 @@ impl Int8Conv {
             let o_lo = (split * per_split * GROUP).min(self.c_out);
             let o_hi = ((split + 1) * per_split * GROUP).min(self.c_out);
             let width = o_hi - o_lo;
-            let mut offsets = vec![0i32; n_classes * width];
-            for (n_class, &b) in classes[..n_classes].iter().enumerate() {
-                let rows: Vec<(i32, &[i16])> = info
-                    .groups_of(b)
-                    .iter()
-                    .map(|&m| (info.zero[m as usize] as i32, &self.w_sum[m as usize * self.c_out + o_lo..][..width]))
-                    .collect();
-                zero_point_totals(&mut offsets[n_class * width..][..width], &rows);
-            }
-            let xt = &x.data[tile * cg * x.span..][..cg * x.span];
-            let t0 = tile * TILE_T;
-            let n = TILE_T.min(t - t0);
-            let dst = out;
-            let mut edge = [0.0f32; GROUP * TILE_T];
-            for g in split * per_split..((split + 1) * per_split).min(groups) {
-                let o = g * GROUP;
-                let full = !token_major && n == TILE_T && o + GROUP <= self.c_out;
-                let (yp, y_stride) = if full {
-                    // SAFETY: a whole tile of existing channels: columns t0..t0 + 96 of rows o..o + 4 lie in `y`.
-                    (unsafe { dst.0.add(o * t + t0) }, t)
-                } else {
-                    for j in 0..GROUP {
-                        for i in 0..TILE_T {
-                            edge[j * TILE_T + i] = if accumulate && o + j < self.c_out && i < n {
-                                // SAFETY: row o + j exists and column t0 + i < t.
-                                unsafe { *dst.0.add(at(o + j, t0 + i)) }
-                            } else {
-                                0.0
-                            };
-                        }
-                    }
-                    (edge.as_mut_ptr(), TILE_T)
-                };
-                let w = &self.packed[g * group_len..][..group_len];
+            OFFSETS.with_borrow_mut(|offsets| {
+                offsets.clear();
+                offsets.resize(n_classes * width, 0);
                 for (n_class, &b) in classes[..n_classes].iter().enumerate() {
-                    let members = info.groups_of(b);
-                    let offset =
-                        std::array::from_fn(|j| if o + j < o_hi { offsets[n_class * width + o + j - o_lo] } else { 0 });
-                    let ep = Epilogue {
-                        scale: std::array::from_fn(|j| {
-                            self.w_scale.get(o + j).map_or(0.0, |s| s * info.class_scale[b])
-                        }),
-                        offset,
-                        // The bias once; the classes after the first add to what the first wrote.
-                        bias: std::array::from_fn(|j| {
-                            if n_class == 0 { self.bias.get(o + j).copied().unwrap_or(0.0) } else { 0.0 }
-                        }),
-                        accumulate: accumulate || n_class > 0,
-                    };
-                    // SAFETY: the block reads columns 0 .. 96 + dilation·(K−1) = span of the listed group rows
-                    // of this tile's input; it writes its own columns of `y` (disjoint across jobs) or `edge`.
-                    unsafe { self.tile(xt, x.span, members, w, yp, y_stride, n, &ep) };
+                    let rows = info.groups_of(b).iter().map(|&m| {
+                        (info.zero[m as usize] as i32, &self.w_sum[m as usize * self.c_out + o_lo..][..width])
+                    });
+                    zero_point_totals(&mut offsets[n_class * width..][..width], rows);
                 }
-                if token_major || !full {
-                    // The block went to `edge`: copy its kept columns of its (up to) four channels into `y`.
-                    for i in 0..n {
-                        for j in 0..GROUP.min(self.c_out - o) {
-                            // SAFETY: as above.
-                            unsafe { *dst.0.add(at(o + j, t0 + i)) = edge[j * TILE_T + i] };
+                let xt = &x.data[tile * cg * x.span..][..cg * x.span];
+                let t0 = tile * TILE_T;
+                let n = TILE_T.min(t - t0);
+                let dst = out;
+                let mut edge = [0.0f32; GROUP * TILE_T];
+                for g in split * per_split..((split + 1) * per_split).min(groups) {
+                    let o = g * GROUP;
+                    let full = !token_major && n == TILE_T && o + GROUP <= self.c_out;
+                    let (yp, y_stride) = if full {
+                        // SAFETY: a whole tile of existing channels: columns t0..t0 + 96 of rows o..o + 4 lie in `y`.
+                        (unsafe { dst.0.add(o * t + t0) }, t)
+                    } else {
+                        for j in 0..GROUP {
+                            for i in 0..TILE_T {
+                                edge[j * TILE_T + i] = if accumulate && o + j < self.c_out && i < n {
+                                    // SAFETY: row o + j exists and column t0 + i < t.
+                                    unsafe { *dst.0.add(at(o + j, t0 + i)) }
+                                } else {
+                                    0.0
+                                };
+                            }
+                        }
+                        (edge.as_mut_ptr(), TILE_T)
+                    };
+                    let w = &self.packed[g * group_len..][..group_len];
+                    for (n_class, &b) in classes[..n_classes].iter().enumerate() {
+                        let members = info.groups_of(b);
+                        let offset =
+                            std::array::from_fn(
+                                |j| if o + j < o_hi { offsets[n_class * width + o + j - o_lo] } else { 0 },
+                            );
+                        let ep = Epilogue {
+                            scale: std::array::from_fn(|j| {
+                                self.w_scale.get(o + j).map_or(0.0, |s| s * info.class_scale[b])
+                            }),
+                            offset,
+                            // The bias once; the classes after the first add to what the first wrote.
+                            bias: std::array::from_fn(|j| {
+                                if n_class == 0 { self.bias.get(o + j).copied().unwrap_or(0.0) } else { 0.0 }
+                            }),
+                            accumulate: accumulate || n_class > 0,
+                        };
+                        // SAFETY: the block reads columns 0 .. 96 + dilation·(K−1) = span of the listed group rows
+                        // of this tile's input; it writes its own columns of `y` (disjoint across jobs) or `edge`.
+                        unsafe { self.tile(xt, x.span, members, w, yp, y_stride, n, &ep) };
+                    }
+                    if token_major || !full {
+                        // The block went to `edge`: copy its kept columns of its (up to) four channels into `y`.
+                        for i in 0..n {
+                            for j in 0..GROUP.min(self.c_out - o) {
+                                // SAFETY: as above.
+                                unsafe { *dst.0.add(at(o + j, t0 + i)) = edge[j * TILE_T + i] };
+                            }
                         }
                     }
                 }
-            }
+            });
         });
     }
 
@@ -1037,8 +1049,9 @@ mod tests {
         let want: Vec<i32> = acc.iter().zip(&w).map(|(s, &x)| s + 37 * i32::from(x) - 5 * (i32::from(x) + 1)).collect();
         let w1: Vec<i16> = w.iter().map(|x| x + 1).collect();
         let mut portable = acc.clone();
-        zero_point_totals(&mut acc, &[(37, &w[..]), (-5, &w1[..])]);
-        zero_point_totals_portable(&mut portable, &[(37, &w[..]), (-5, &w1[..])]);
+        let rows = [(37, &w[..]), (-5, &w1[..])];
+        zero_point_totals(&mut acc, rows.iter().copied());
+        zero_point_totals_portable(&mut portable, rows.iter().copied());
         assert_eq!(portable, want);
         assert_eq!(acc, want);
     }

@@ -349,15 +349,19 @@ impl Generator {
             source_mix: (Vec::new(), 0.0),
         };
         generator.source_mix = generator.read_source_mix();
-        generator.set_host_kernels(warble_acoustic::nn::host_kernels(l.device()));
+        generator.set_host_kernels(
+            warble_acoustic::nn::host_kernels(l.device()),
+            warble_acoustic::nn::host_int8(l.device()),
+        );
         Ok(generator)
     }
 
     /// Turns the CPU kernels of the residual stacks on (copying their weights to the host) or off (everything
-    /// in Burn tensor operations, what non-CPU devices run). They are on by default on the CPU device, in f32.
-    pub fn set_host_kernels(&mut self, on: bool) {
+    /// in Burn tensor operations, what non-CPU devices run). They are on by default on the CPU device, in f32;
+    /// `int8` (what [`warble_acoustic::nn::host_int8`] says of the device) also builds their all-INT8 copy.
+    pub fn set_host_kernels(&mut self, on: bool, int8: bool) {
         self.host = on.then(|| self.host_generator(&|_| false));
-        self.host_int8 = (on && Kernel::simd_available()).then(|| self.host_generator(&|_| true));
+        self.host_int8 = (on && int8).then(|| self.host_generator(&|_| true));
     }
 
     /// The CPU kernels with the residual-stack convolutions that `int8(key)` names in INT8; `key` is the
@@ -370,7 +374,7 @@ impl Generator {
     /// integer loops.
     pub fn set_host_int8(&mut self, int8: &dyn Fn(&str) -> bool) {
         if !Kernel::simd_available() {
-            self.set_host_kernels(true);
+            self.set_host_kernels(true, false);
             return;
         }
         self.host = Some(self.host_generator(int8));
@@ -399,7 +403,7 @@ impl Generator {
 
     /// The same generator without the CPU kernels, for comparisons.
     pub fn without_host_kernels(mut self) -> Self {
-        self.set_host_kernels(false);
+        self.set_host_kernels(false, false);
         self
     }
 
