@@ -1,9 +1,9 @@
 //! Word agreement and phoneme error rate of the English G2P against misaki 0.9.4, per category and dialect.
 //!
-//!     cargo run --release -p warble-g2p [--features espeak] --example evaluate [-- --mismatches N] [--rules]
+//!     cargo run --release -p warble-g2p [--features espeak] --example evaluate [-- --mismatches N] [--rules|--learnt]
 //!
-//! Unknown words are read by espeak-ng when the feature is on (as misaki reads them), else, or with `--rules`, by
-//! Warble's letter-to-sound rules.
+//! Unknown words are read by espeak-ng when the feature is on (as misaki reads them), else, or with `--learnt`, by
+//! the learnt reader; `--rules`: by Warble's letter-to-sound rules.
 
 use std::time::Instant;
 use warble_g2p::EnglishG2p;
@@ -18,15 +18,20 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let rules = args.iter().any(|a| a == "--rules");
+    let forced = if args.iter().any(|a| a == "--rules") {
+        Some(Fallback::Rules)
+    } else if args.iter().any(|a| a == "--learnt") {
+        Some(Fallback::Learnt)
+    } else {
+        None
+    };
     let tsv = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/en_ref.tsv"));
     let names_tsv = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/en_names_ref.tsv"));
     for (dialect, british) in [("us", false), ("gb", true)] {
         let t = Instant::now();
-        let g2p = if rules {
-            EnglishG2p::with_fallback(british, Fallback::Rules).expect("rules need nothing")
-        } else {
-            EnglishG2p::new(british)
+        let g2p = match forced {
+            Some(f) => EnglishG2p::with_fallback(british, f).expect("the pure-Rust fallbacks need nothing"),
+            None => EnglishG2p::new(british),
         };
         println!("en-{dialect}: unknown words read by {:?}", g2p.fallback_kind());
         let n = g2p.lexicon_entries();
@@ -76,7 +81,7 @@ fn main() {
         }
         // Held-out personal and place names (none of them in the corpus above), one per frame sentence.
         // A fresh G2P, so no name is in the espeak fallback's cache: the time is what unknown words cost.
-        let g2p = if rules { g2p } else { EnglishG2p::new(british) };
+        let g2p = if forced.is_some() { g2p } else { EnglishG2p::new(british) };
         let names = parse_reference(names_tsv, dialect);
         let t = Instant::now();
         let r = evaluate(&g2p, &names, show);

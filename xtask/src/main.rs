@@ -11,8 +11,12 @@
 //! load, in-process on 127.0.0.1 (`loadtest.rs`).
 //!
 //! `cargo xtask quant-report [--cases a,b] [--out FILE]`: each layer group's INT8/INT4 sensitivity (`quant_report.rs`).
+//!
+//! `cargo xtask train-g2p [--data FILE] [--epochs N] [--out FILE]`: trains the learnt reader of unknown English
+//! words (`g2p_train.rs`).
 
 mod clone_eval;
+mod g2p_train;
 mod loadtest;
 mod quant_report;
 mod speaker;
@@ -32,11 +36,13 @@ fn main() -> Result<()> {
         Some("train-speaker") => speaker::run(&args[1..]),
         Some("clone-eval") => clone_eval::run(&args[1..]),
         Some("quant-report") => quant_report::run(&args[1..]),
+        Some("train-g2p") => g2p_train::run(&args[1..]),
         _ => bail!(
             "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host|int8] [--out DIR]\n       \
-             cargo xtask bench --stream [--runs N] [--long-seconds S]\n       {}\n       {}",
+             cargo xtask bench --stream [--runs N] [--long-seconds S]\n       {}\n       {}\n       {}",
             loadtest::USAGE,
-            quant_report::USAGE
+            quant_report::USAGE,
+            g2p_train::USAGE
         ),
     }
 }

@@ -4,6 +4,7 @@
 
 mod espeak_oov;
 pub mod eval;
+pub mod learnt;
 mod lexicon;
 mod normalize;
 mod numbers;
@@ -141,6 +142,11 @@ enum Item {
 pub enum Fallback {
     /// espeak-ng, mapped to Kokoro's symbols as misaki maps it (needs the `espeak` feature and libespeak-ng).
     Espeak,
+    /// The learnt reader ([`learnt::LearntG2p`]: a small network trained on espeak-ng's readings of the
+    /// dictionaries' words), pure Rust, inside the rules' handling of a token: runs of letters that are not a
+    /// dictionary word, an inflection, a compound of known words or a short acronym are its; the rules keep
+    /// digits, symbols, letters outside its alphabet and very long words.
+    Learnt,
     /// Warble's own letter-to-sound rules (pure Rust).
     Rules,
 }
@@ -150,14 +156,17 @@ pub struct EnglishG2p {
     british: bool,
     words: Words,
     espeak: Option<espeak_oov::EspeakFallback>,
+    /// Whether the learnt reader takes the words espeak-ng does not (or all of them, in builds without it).
+    learnt: bool,
 }
 
 impl EnglishG2p {
     /// The dialect's G2P with the best fallback this build has: espeak-ng where the `espeak` feature is on, else
-    /// the letter-to-sound rules. espeak starts on the first unknown word (not here: text without one never pays
-    /// for it); a word it cannot read, or a machine where it does not start, gets the rules.
+    /// the learnt reader. espeak starts on the first unknown word (not here: text without one never pays for
+    /// it); a word it cannot read, or a machine where it does not start, gets the learnt reader.
     pub fn new(british: bool) -> EnglishG2p {
         let mut g2p = EnglishG2p::rules_only(british);
+        g2p.learnt = true;
         if cfg!(feature = "espeak") {
             g2p.espeak = Some(espeak_oov::EspeakFallback::new(british));
         }
@@ -168,28 +177,50 @@ impl EnglishG2p {
     /// espeak-ng.
     pub fn with_fallback(british: bool, fallback: Fallback) -> Result<EnglishG2p, G2pError> {
         let mut g2p = EnglishG2p::rules_only(british);
-        if fallback == Fallback::Espeak {
-            let language = if british { Language::EnGb } else { Language::EnUs };
-            if !cfg!(feature = "espeak") {
-                return Err(G2pError::FeatureMissing { language, feature: "espeak" });
+        match fallback {
+            Fallback::Espeak => {
+                let language = if british { Language::EnGb } else { Language::EnUs };
+                if !cfg!(feature = "espeak") {
+                    return Err(G2pError::FeatureMissing { language, feature: "espeak" });
+                }
+                if !crate::espeak::espeak_available() {
+                    return Err(G2pError::Backend(
+                        "espeak-ng failed to initialise (is espeak-ng-data installed? set ESPEAK_DATA_PATH)".into(),
+                    ));
+                }
+                g2p.espeak = Some(espeak_oov::EspeakFallback::new(british));
+                g2p.learnt = true;
             }
-            if !crate::espeak::espeak_available() {
-                return Err(G2pError::Backend(
-                    "espeak-ng failed to initialise (is espeak-ng-data installed? set ESPEAK_DATA_PATH)".into(),
-                ));
-            }
-            g2p.espeak = Some(espeak_oov::EspeakFallback::new(british));
+            Fallback::Learnt => g2p.learnt = true,
+            Fallback::Rules => {}
         }
         Ok(g2p)
     }
 
     fn rules_only(british: bool) -> EnglishG2p {
-        EnglishG2p { british, words: Words::new(british), espeak: None }
+        EnglishG2p { british, words: Words::new(british), espeak: None, learnt: false }
     }
 
     /// Which fallback reads unknown words.
     pub fn fallback_kind(&self) -> Fallback {
-        if self.espeak.is_some() { Fallback::Espeak } else { Fallback::Rules }
+        match (&self.espeak, self.learnt) {
+            (Some(_), _) => Fallback::Espeak,
+            (None, true) => Fallback::Learnt,
+            (None, false) => Fallback::Rules,
+        }
+    }
+
+    /// How `reader` reads `word` as an unknown word (one token, as the fallback receives it), or `None` where it
+    /// cannot (espeak-ng not set up in this G2P or failing; a letter outside the learnt reader's alphabet): for
+    /// building and measuring fallbacks (`cargo xtask train-g2p` reads the dictionaries' words through espeak-ng
+    /// with it).
+    pub fn read_unknown_with(&self, word: &str, reader: Fallback) -> Option<String> {
+        let ps = match reader {
+            Fallback::Espeak => self.espeak.as_ref()?.read(word).ok()?,
+            Fallback::Learnt => oov::guess(&self.words, word, self.british, Some(learnt::LearntG2p::embedded())),
+            Fallback::Rules => oov::guess(&self.words, word, self.british, None),
+        };
+        ps.chars().any(|c| VOWELS.contains(c)).then_some(ps)
     }
 
     /// Number of dictionary keys loaded (gold and silver together).
@@ -474,15 +505,15 @@ impl EnglishG2p {
         self.words.word(text, tk.tag, tk.stress, tk.currency, tk.is_head, &tk.flags, ctx)
     }
 
-    fn fallback(&self, tk: &MTok) -> (String, u8) {
+    fn fallback(&self, text: &str) -> (String, u8) {
         // espeak as misaki uses it; a word espeak cannot read (a crash of the library, nothing it can say) goes
         // to the rules instead of becoming silence.
-        if let Some(ps) = self.espeak.as_ref().and_then(|e| e.read(&tk.text).ok())
+        if let Some(ps) = self.espeak.as_ref().and_then(|e| e.read(text).ok())
             && ps.chars().any(|c| VOWELS.contains(c))
         {
             return (ps, 2);
         }
-        (oov::guess(&self.words, &tk.text, self.british), 1)
+        (oov::guess(&self.words, text, self.british, self.learnt.then(learnt::LearntG2p::embedded)), 1)
     }
 
     /// Rewrites the spans `normalize` finds (units, times, dates, Roman numerals, ...) as one token each that
@@ -570,7 +601,7 @@ impl EnglishG2p {
                             w.phonemes = Some(ps);
                             w.rating = Some(r);
                         } else {
-                            let (ps, r) = self.fallback(w);
+                            let (ps, r) = self.fallback(&w.text);
                             w.phonemes = Some(ps);
                             w.rating = Some(r);
                         }
@@ -616,7 +647,7 @@ impl EnglishG2p {
                     }
                     if should_fallback {
                         let tk = merge(w, None);
-                        let (ps, r) = self.fallback(&tk);
+                        let (ps, r) = self.fallback(&tk.text);
                         w[0].phonemes = Some(ps);
                         w[0].rating = Some(r);
                         for x in w.iter_mut().skip(1) {

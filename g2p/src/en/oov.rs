@@ -2,6 +2,7 @@
 //! Rust). The rules produce misaki's symbols and stress marks: spelling patterns to phonemes, a stressed
 //! syllable chosen from common suffixes and prefixes, reduced vowels elsewhere.
 
+use super::learnt::LearntG2p;
 use super::words::{Ctx, Words};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -412,8 +413,10 @@ fn to_british(us: &str) -> String {
     out
 }
 
-/// A pronunciation for a word no dictionary has (or a run of letters, digits and marks).
-pub fn guess(words: &Words, text: &str, british: bool) -> String {
+/// A pronunciation for a word no dictionary has (or a run of letters, digits and marks). Runs of letters that no
+/// dictionary knows whole, as an inflection or as a compound, are read by `learnt` where given and able, else by
+/// the letter-to-sound rules.
+pub fn guess(words: &Words, text: &str, british: bool, learnt: Option<&LearntG2p>) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut glue_next = false;
     let chars: Vec<char> = text.chars().collect();
@@ -444,7 +447,10 @@ pub fn guess(words: &Words, text: &str, british: bool) -> String {
             {
                 words.get_nnp(&run).map(|(p, _)| p).unwrap_or_else(|| letters(&run, british))
             } else {
-                letters(&run, british)
+                learnt
+                    .and_then(|m| m.read(&run, british))
+                    .filter(|p| p.chars().any(|c| super::words::VOWELS.contains(c)))
+                    .unwrap_or_else(|| letters(&run, british))
             };
             push(&mut parts, ps, &mut glue_next);
         } else if c.is_ascii_digit() {

@@ -1,0 +1,440 @@
+//! `cargo xtask train-g2p`: trains the learnt reader of unknown English words (`warble_g2p::en::learnt`).
+//!
+//! 1. Data: every word of misaki's gold and silver dictionaries read as an unknown word through espeak-ng with
+//!    misaki's mapping, in en-us and en-gb (`g2p/examples/espeak_lexicon.rs`, run here when `--data` is absent):
+//!    what misaki gives for the words its dictionaries lack, so the target of the pure-Rust fallback.
+//! 2. Held out: every 50th word by a hash of its spelling (~2 %), never trained on; its exact-match rate is the
+//!    reported accuracy (written into the weights' metadata).
+//! 3. Model: letters × 3 slots → pre-norm transformer encoder → CTC over Kokoro's symbols (`learnt.rs` explains);
+//!    Adam, linear warm-up then linear decay, batches of similar lengths, fixed seeds (reproducible on one machine).
+//! 4. Output: `g2p/data/en_oov.safetensors` (f32, parameter names as in Burn, metadata with the alphabets, the
+//!    shape, the command and the held-out accuracy). The plain-Rust forward in `warble-g2p` is tested against
+//!    this Burn module below.
+//!
+//! Usage: `cargo xtask train-g2p [--data FILE] [--epochs N] [--out FILE]` (defaults: the data in
+//! `target/g2p/espeak_lexicon.tsv`, 5 epochs, the crate's weights file): ~1.5 min for the data, ~40 min of
+//! training on 2 cores (1,975 steps of 512 words). `cargo xtask train-g2p --evaluate WEIGHTS`: the held-out
+//! accuracy of a weights file.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::module::{Module, Param};
+use burn::nn::activation::ActivationConfig;
+use burn::nn::loss::{CTCLossConfig, Reduction};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use warble_g2p::en::learnt::{LearntConfig, LearntG2p, SLOTS};
+
+use crate::flag;
+
+pub const USAGE: &str = "cargo xtask train-g2p [--data FILE] [--epochs N] [--out FILE] | --evaluate WEIGHTS";
+
+/// The shape trained by default: ~0.5 M parameters, 2 MB in f32.
+pub const CONFIG: LearntConfig = LearntConfig { d_model: 128, n_heads: 4, n_layers: 3, d_ff: 384, max_letters: 32 };
+
+/// The network as Burn trains it; field names are the weight names `learnt.rs` reads.
+#[derive(Module, Debug)]
+pub struct G2pNet {
+    pub letter_embedding: Embedding,
+    pub slot_embedding: Embedding,
+    pub position_embedding: Embedding,
+    pub dialect_embedding: Embedding,
+    pub encoder: TransformerEncoder,
+    pub norm: LayerNorm,
+    pub output: Linear,
+}
+
+impl G2pNet {
+    pub fn new(config: LearntConfig, letters: usize, phonemes: usize, dropout: f64, device: &Device) -> G2pNet {
+        let d = config.d_model;
+        G2pNet {
+            letter_embedding: EmbeddingConfig::new(letters + 1, d).init(device),
+            slot_embedding: EmbeddingConfig::new(SLOTS, d).init(device),
+            position_embedding: EmbeddingConfig::new(config.max_letters * SLOTS, d).init(device),
+            dialect_embedding: EmbeddingConfig::new(2, d).init(device),
+            encoder: TransformerEncoderConfig::new(d, config.d_ff, config.n_heads, config.n_layers)
+                .with_dropout(dropout)
+                .with_norm_first(true)
+                .with_activation(ActivationConfig::Relu)
+                .init(device),
+            norm: LayerNormConfig::new(d).init(device),
+            output: LinearConfig::new(d, phonemes + 1).init(device),
+        }
+    }
+
+    /// `batch`'s words → scores `[B, T, 1 + phonemes]` (T = `SLOTS` × the longest word).
+    pub fn forward(&self, batch: &Batch, device: &Device) -> Tensor<3> {
+        let (b, t) = (batch.size, batch.positions);
+        let ints = |v: &[i64]| Tensor::<2, Int>::from_data(TensorData::new(v.to_vec(), [b, t]), device);
+        let x = self.letter_embedding.forward(ints(&batch.letters))
+            + self.slot_embedding.forward(ints(&batch.slots))
+            + self.position_embedding.forward(ints(&batch.positions_ids))
+            + self.dialect_embedding.forward(ints(&batch.dialects));
+        let pad = Tensor::<2, Bool>::from_data(TensorData::new(batch.pad.clone(), [b, t]), device);
+        let x = self.encoder.forward(TransformerEncoderInput::new(x).mask_pad(pad));
+        self.output.forward(self.norm.forward(x))
+    }
+
+    /// Every parameter by the name `learnt.rs` reads, as f32 rows.
+    pub fn named_tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        let mut out = Vec::new();
+        let put = |out: &mut Vec<(String, Vec<usize>, Vec<f32>)>, name: String, p: &Param<Tensor<2>>| {
+            let v = p.val();
+            let shape = v.dims().to_vec();
+            out.push((name, shape, v.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32")));
+        };
+        put(&mut out, "letter_embedding.weight".into(), &self.letter_embedding.weight);
+        put(&mut out, "slot_embedding.weight".into(), &self.slot_embedding.weight);
+        put(&mut out, "position_embedding.weight".into(), &self.position_embedding.weight);
+        put(&mut out, "dialect_embedding.weight".into(), &self.dialect_embedding.weight);
+        let mut linears: Vec<(String, &Linear)> = vec![("output".into(), &self.output)];
+        let mut norms: Vec<(String, &LayerNorm)> = vec![("norm".into(), &self.norm)];
+        for (i, l) in self.encoder.layers.iter().enumerate() {
+            let p = format!("encoder.layers.{i}");
+            for (n, lin) in [("mha.query", &l.mha.query), ("mha.key", &l.mha.key), ("mha.value", &l.mha.value)] {
+                linears.push((format!("{p}.{n}"), lin));
+            }
+            linears.push((format!("{p}.mha.output"), &l.mha.output));
+            linears.push((format!("{p}.pwff.linear_inner"), &l.pwff.linear_inner));
+            linears.push((format!("{p}.pwff.linear_outer"), &l.pwff.linear_outer));
+            norms.push((format!("{p}.norm_1"), &l.norm_1));
+            norms.push((format!("{p}.norm_2"), &l.norm_2));
+        }
+        let vec1 = |p: &Param<Tensor<1>>| p.val().into_data().convert::<f32>().try_to_vec::<f32>().expect("f32");
+        for (name, lin) in linears {
+            put(&mut out, format!("{name}.weight"), &lin.weight);
+            let bias = lin.bias.as_ref().expect("linears have biases");
+            out.push((format!("{name}.bias"), bias.val().dims().to_vec(), vec1(bias)));
+        }
+        for (name, norm) in norms {
+            out.push((format!("{name}.gamma"), norm.gamma.val().dims().to_vec(), vec1(&norm.gamma)));
+            let beta = norm.beta.as_ref().expect("layer norms have a bias");
+            out.push((format!("{name}.beta"), beta.val().dims().to_vec(), vec1(beta)));
+        }
+        out
+    }
+}
+
+/// One word read in one dialect: letter ids (1-based), dialect, phoneme ids (1-based; 0 is CTC's blank).
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub letters: Vec<i64>,
+    pub british: bool,
+    pub phonemes: Vec<i64>,
+}
+
+/// Samples laid out as the network takes them.
+pub struct Batch {
+    pub size: usize,
+    pub positions: usize,
+    pub letters: Vec<i64>,
+    pub slots: Vec<i64>,
+    pub positions_ids: Vec<i64>,
+    pub dialects: Vec<i64>,
+    pub pad: Vec<bool>,
+    pub lengths: Vec<i64>,
+    pub targets: Vec<i64>,
+    pub target_lengths: Vec<i64>,
+    pub target_width: usize,
+}
+
+impl Batch {
+    pub fn new(samples: &[&Sample]) -> Batch {
+        let size = samples.len();
+        let positions = samples.iter().map(|s| s.letters.len() * SLOTS).max().unwrap_or(0);
+        let target_width = samples.iter().map(|s| s.phonemes.len()).max().unwrap_or(0).max(1);
+        let mut b = Batch {
+            size,
+            positions,
+            letters: Vec::with_capacity(size * positions),
+            slots: Vec::with_capacity(size * positions),
+            positions_ids: Vec::with_capacity(size * positions),
+            dialects: Vec::with_capacity(size * positions),
+            pad: Vec::with_capacity(size * positions),
+            lengths: Vec::with_capacity(size),
+            targets: Vec::with_capacity(size * target_width),
+            target_lengths: Vec::with_capacity(size),
+            target_width,
+        };
+        for s in samples {
+            let n = s.letters.len() * SLOTS;
+            for p in 0..positions {
+                let inside = p < n;
+                b.letters.push(if inside { s.letters[p / SLOTS] } else { 0 });
+                b.slots.push((p % SLOTS) as i64);
+                b.positions_ids.push(p as i64);
+                b.dialects.push(i64::from(s.british));
+                b.pad.push(!inside);
+            }
+            b.lengths.push(n as i64);
+            b.targets.extend(s.phonemes.iter().copied().chain(std::iter::repeat(0)).take(target_width));
+            b.target_lengths.push(s.phonemes.len() as i64);
+        }
+        b
+    }
+}
+
+/// CTC needs a position per symbol and a blank between equal neighbours.
+fn fits(s: &Sample) -> bool {
+    let repeats = s.phonemes.windows(2).filter(|w| w[0] == w[1]).count();
+    !s.phonemes.is_empty() && s.phonemes.len() + repeats <= s.letters.len() * SLOTS
+}
+
+/// splitmix64: the seeded shuffles.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, (self.next() % (i as u64 + 1)) as usize);
+        }
+    }
+}
+
+/// Whether a word is held out of training (~2 %, by FNV-1a of its spelling).
+pub fn held_out(word: &str) -> bool {
+    let h = word.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    h % 50 == 0
+}
+
+/// The words' weights file as safetensors bytes, with `meta` beside the model's own metadata.
+pub fn to_safetensors(
+    net: &G2pNet,
+    config: LearntConfig,
+    letters: &str,
+    phonemes: &str,
+    meta: &[(&str, String)],
+) -> Result<Vec<u8>> {
+    let tensors = net.named_tensors();
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(name, shape, data)| (name, shape, data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = bytes
+        .iter()
+        .map(|(name, shape, data)| {
+            Ok((name.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)?))
+        })
+        .collect::<Result<_, safetensors::SafeTensorError>>()?;
+    let mut metadata: HashMap<String, String> = HashMap::from([
+        ("d_model".into(), config.d_model.to_string()),
+        ("n_heads".into(), config.n_heads.to_string()),
+        ("n_layers".into(), config.n_layers.to_string()),
+        ("d_ff".into(), config.d_ff.to_string()),
+        ("max_letters".into(), config.max_letters.to_string()),
+        ("letters".into(), letters.to_string()),
+        ("phonemes".into(), phonemes.to_string()),
+    ]);
+    metadata.extend(meta.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    Ok(safetensors::serialize(views, Some(metadata))?)
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("the workspace root")?.to_path_buf();
+    let data = flag(args, "--data").map(PathBuf::from).unwrap_or_else(|| root.join("target/g2p/espeak_lexicon.tsv"));
+    let epochs: usize = flag(args, "--epochs").map(|v| v.parse()).transpose()?.unwrap_or(5);
+    let out = flag(args, "--out").map(PathBuf::from).unwrap_or_else(|| root.join("g2p/data/en_oov.safetensors"));
+    if !data.exists() {
+        std::fs::create_dir_all(data.parent().context("a data folder")?)?;
+        eprintln!("reading the dictionaries' words through espeak-ng -> {}", data.display());
+        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args(["run", "--release", "-p", "warble-g2p", "--features", "espeak", "--example", "espeak_lexicon", "--"])
+            .arg(&data)
+            .status()?;
+        if !status.success() {
+            bail!("the espeak-ng readings could not be made (is libespeak-ng-dev installed?)");
+        }
+    }
+    let text = std::fs::read_to_string(&data).with_context(|| format!("reading {}", data.display()))?;
+    let rows: Vec<(&str, &str, &str)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?, f.next()?, f.next()?))
+        })
+        .filter(|(w, _, _)| w.chars().count() <= CONFIG.max_letters)
+        .collect();
+    let letters: String = rows.iter().flat_map(|r| r.0.chars()).collect::<BTreeSet<_>>().into_iter().collect();
+    let phonemes: String =
+        rows.iter().flat_map(|r| r.1.chars().chain(r.2.chars())).collect::<BTreeSet<_>>().into_iter().collect();
+    let letter_id: HashMap<char, i64> = letters.chars().enumerate().map(|(i, c)| (c, i as i64 + 1)).collect();
+    let phoneme_id: HashMap<char, i64> = phonemes.chars().enumerate().map(|(i, c)| (c, i as i64 + 1)).collect();
+    // Per training word, its readings that CTC can fit; the held-out readings as text.
+    let (mut train, mut test) = (Vec::<Vec<Sample>>::new(), Vec::new());
+    for &(word, us, gb) in &rows {
+        let mut both = Vec::new();
+        for (british, reading) in [(false, us), (true, gb)] {
+            let s = Sample {
+                letters: word.chars().map(|c| letter_id[&c]).collect(),
+                british,
+                phonemes: reading.chars().map(|c| phoneme_id[&c]).collect(),
+            };
+            if held_out(word) {
+                test.push((word, british, reading));
+            } else if fits(&s) {
+                both.push(s);
+            }
+        }
+        if !both.is_empty() {
+            train.push(both);
+        }
+    }
+    eprintln!(
+        "{} words: {} training words, {} readings held out; {} letters, {} phoneme symbols",
+        rows.len(),
+        train.len(),
+        test.len(),
+        letters.chars().count(),
+        phonemes.chars().count()
+    );
+
+    let held_out_rate = |model: &LearntG2p, british: bool| {
+        let set: Vec<_> = test.iter().filter(|t| t.1 == british).collect();
+        100.0 * set.iter().filter(|(w, b, r)| model.read(w, *b).as_deref() == Some(*r)).count() as f64
+            / set.len() as f64
+    };
+    if let Some(file) = flag(args, "--evaluate") {
+        let model = LearntG2p::from_bytes(&std::fs::read(&file).with_context(|| format!("reading {file}"))?)?;
+        let (us, gb) = (held_out_rate(&model, false), held_out_rate(&model, true));
+        println!("{file}: held-out exact en-us {us:.2} %, en-gb {gb:.2} % ({} readings)", test.len());
+        let raw = test.iter().filter(|(w, b, r)| model.read_raw(w, *b).as_deref() == Some(*r)).count();
+        println!("  without the one-primary-stress rule: {:.2} %", 100.0 * raw as f64 / test.len() as f64);
+        return Ok(());
+    }
+
+    let device = Device::flex().autodiff();
+    device.seed(7);
+    // No dropout: 400 k samples seen a few times do not over-fit, and Burn's dropout masks cost a fifth of a step.
+    let mut net = G2pNet::new(CONFIG, letters.chars().count(), phonemes.chars().count(), 0.0, &device);
+    let mut optim = AdamConfig::new().init();
+    let ctc = CTCLossConfig::new().init();
+    let mut rng = Rng(42);
+    // Each epoch sees every training word once, in one dialect drawn at random (the two readings of a word differ
+    // in a few symbols; seeing both every epoch doubled the time for little).
+    const BATCH: usize = 512;
+    let steps = train.len().div_ceil(BATCH) * epochs;
+    let (peak, warmup) = (2e-3, 200.0);
+    let started = Instant::now();
+    let mut step = 0usize;
+    for epoch in 0..epochs {
+        // Batches of similar lengths (little padding), in random order.
+        let mut picked: Vec<&Sample> =
+            train.iter().map(|both| &both[(rng.next() % both.len() as u64) as usize]).collect();
+        rng.shuffle(&mut picked);
+        picked.sort_by_key(|s| s.letters.len());
+        let mut order: Vec<&[&Sample]> = picked.chunks(BATCH).collect();
+        rng.shuffle(&mut order);
+        let (mut loss_sum, mut seen) = (0.0f64, 0usize);
+        for samples in order {
+            let batch = Batch::new(samples);
+            let logits = net.forward(&batch, &device);
+            let log_probs = log_softmax(logits, 2).swap_dims(0, 1);
+            let ints1 = |v: &[i64]| Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [v.len()]), &device);
+            let targets = Tensor::<2, Int>::from_data(
+                TensorData::new(batch.targets.clone(), [batch.size, batch.target_width]),
+                &device,
+            );
+            let loss = ctc.forward_with_reduction(
+                log_probs,
+                targets,
+                ints1(&batch.lengths),
+                ints1(&batch.target_lengths),
+                Reduction::Mean,
+            );
+            let value: f32 = loss.clone().into_scalar::<f32>();
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            let s = step as f64;
+            let lr = if s < warmup { peak * (s + 1.0) / warmup } else { peak * (1.0 - s / steps as f64).max(0.02) };
+            net = optim.step(lr, net, grads);
+            loss_sum += f64::from(value);
+            seen += 1;
+            step += 1;
+            if step.is_multiple_of(50) {
+                eprintln!(
+                    "epoch {} step {step}/{steps}: loss {:.4} lr {lr:.2e} ({:.0} s)",
+                    epoch + 1,
+                    loss_sum / seen as f64,
+                    started.elapsed().as_secs_f32()
+                );
+            }
+        }
+        let bytes = to_safetensors(&net, CONFIG, &letters, &phonemes, &[])?;
+        // Each epoch's weights beside the output, so an interrupted run keeps its best.
+        std::fs::write(out.with_extension(format!("epoch{}", epoch + 1)), &bytes)?;
+        let model = LearntG2p::from_bytes(&bytes)?;
+        let exact = test.iter().filter(|(w, british, r)| model.read(w, *british).as_deref() == Some(*r)).count();
+        eprintln!(
+            "epoch {}: loss {:.4}, held-out exact {:.2} % ({} readings), {:.0} s",
+            epoch + 1,
+            loss_sum / seen as f64,
+            100.0 * exact as f64 / test.len() as f64,
+            test.len(),
+            started.elapsed().as_secs_f32()
+        );
+    }
+    let model_bytes = to_safetensors(&net, CONFIG, &letters, &phonemes, &[])?;
+    let model = LearntG2p::from_bytes(&model_bytes)?;
+    let (us, gb) = (held_out_rate(&model, false), held_out_rate(&model, true));
+    eprintln!("held-out exact: en-us {us:.2} %, en-gb {gb:.2} %");
+    let bytes = to_safetensors(
+        &net,
+        CONFIG,
+        &letters,
+        &phonemes,
+        &[
+            ("command", format!("cargo xtask train-g2p --epochs {epochs}")),
+            ("data", format!("{} words of misaki's gold and silver dictionaries read by espeak-ng", rows.len())),
+            ("held_out", format!("{} readings: en-us {us:.2} %, en-gb {gb:.2} % exact", test.len())),
+        ],
+    )?;
+    std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("wrote {} in {:.0} s", out.display(), started.elapsed().as_secs_f32());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_rust_forward_is_the_burn_module() {
+        let device = Device::flex();
+        device.seed(3);
+        let config = LearntConfig { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, max_letters: 8 };
+        let net = G2pNet::new(config, 5, 7, 0.0, &device);
+        let model = LearntG2p::from_bytes(&to_safetensors(&net, config, "abcde", "ABCDEFG", &[]).unwrap()).unwrap();
+        // Two words of different lengths in one padded batch: the padding must not change the shorter one.
+        let words = ["abcea", "dab"];
+        let samples: Vec<Sample> = words
+            .iter()
+            .map(|w| Sample {
+                letters: w.bytes().map(|b| i64::from(b - b'a' + 1)).collect(),
+                british: true,
+                phonemes: vec![1],
+            })
+            .collect();
+        let logits = net.forward(&Batch::new(&samples.iter().collect::<Vec<_>>()), &device);
+        let [_, t, c] = logits.dims();
+        let burn: Vec<f32> = logits.into_data().try_to_vec().unwrap();
+        for (i, w) in words.iter().enumerate() {
+            let ours = model.logits(&model.encode(w).unwrap(), true);
+            let theirs = &burn[i * t * c..][..w.len() * SLOTS * c];
+            let worst = ours.iter().zip(theirs).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-4, "{w}: largest difference {worst}");
+        }
+        assert_eq!(model.encode("abf"), None, "a letter outside the alphabet");
+    }
+}
