@@ -672,72 +672,71 @@ impl Int8Conv {
             let o_lo = (split * per_split * GROUP).min(self.c_out);
             let o_hi = ((split + 1) * per_split * GROUP).min(self.c_out);
             let width = o_hi - o_lo;
-            OFFSETS.with_borrow_mut(|offsets| {
-                offsets.clear();
-                offsets.resize(n_classes * width, 0);
+            let mut offsets = OFFSETS.take();
+            offsets.clear();
+            offsets.resize(n_classes * width, 0);
+            for (n_class, &b) in classes[..n_classes].iter().enumerate() {
+                let rows = info
+                    .groups_of(b)
+                    .iter()
+                    .map(|&m| (info.zero[m as usize] as i32, &self.w_sum[m as usize * self.c_out + o_lo..][..width]));
+                zero_point_totals(&mut offsets[n_class * width..][..width], rows);
+            }
+            let xt = &x.data[tile * cg * x.span..][..cg * x.span];
+            let t0 = tile * TILE_T;
+            let n = TILE_T.min(t - t0);
+            let dst = out;
+            let mut edge = [0.0f32; GROUP * TILE_T];
+            for g in split * per_split..((split + 1) * per_split).min(groups) {
+                let o = g * GROUP;
+                let full = !token_major && n == TILE_T && o + GROUP <= self.c_out;
+                let (yp, y_stride) = if full {
+                    // SAFETY: a whole tile of existing channels: columns t0..t0 + 96 of rows o..o + 4 lie in `y`.
+                    (unsafe { dst.0.add(o * t + t0) }, t)
+                } else {
+                    for j in 0..GROUP {
+                        for i in 0..TILE_T {
+                            edge[j * TILE_T + i] = if accumulate && o + j < self.c_out && i < n {
+                                // SAFETY: row o + j exists and column t0 + i < t.
+                                unsafe { *dst.0.add(at(o + j, t0 + i)) }
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
+                    (edge.as_mut_ptr(), TILE_T)
+                };
+                let w = &self.packed[g * group_len..][..group_len];
                 for (n_class, &b) in classes[..n_classes].iter().enumerate() {
-                    let rows = info.groups_of(b).iter().map(|&m| {
-                        (info.zero[m as usize] as i32, &self.w_sum[m as usize * self.c_out + o_lo..][..width])
-                    });
-                    zero_point_totals(&mut offsets[n_class * width..][..width], rows);
-                }
-                let xt = &x.data[tile * cg * x.span..][..cg * x.span];
-                let t0 = tile * TILE_T;
-                let n = TILE_T.min(t - t0);
-                let dst = out;
-                let mut edge = [0.0f32; GROUP * TILE_T];
-                for g in split * per_split..((split + 1) * per_split).min(groups) {
-                    let o = g * GROUP;
-                    let full = !token_major && n == TILE_T && o + GROUP <= self.c_out;
-                    let (yp, y_stride) = if full {
-                        // SAFETY: a whole tile of existing channels: columns t0..t0 + 96 of rows o..o + 4 lie in `y`.
-                        (unsafe { dst.0.add(o * t + t0) }, t)
-                    } else {
-                        for j in 0..GROUP {
-                            for i in 0..TILE_T {
-                                edge[j * TILE_T + i] = if accumulate && o + j < self.c_out && i < n {
-                                    // SAFETY: row o + j exists and column t0 + i < t.
-                                    unsafe { *dst.0.add(at(o + j, t0 + i)) }
-                                } else {
-                                    0.0
-                                };
-                            }
-                        }
-                        (edge.as_mut_ptr(), TILE_T)
+                    let members = info.groups_of(b);
+                    let offset =
+                        std::array::from_fn(|j| if o + j < o_hi { offsets[n_class * width + o + j - o_lo] } else { 0 });
+                    let ep = Epilogue {
+                        scale: std::array::from_fn(|j| {
+                            self.w_scale.get(o + j).map_or(0.0, |s| s * info.class_scale[b])
+                        }),
+                        offset,
+                        // The bias once; the classes after the first add to what the first wrote.
+                        bias: std::array::from_fn(|j| {
+                            if n_class == 0 { self.bias.get(o + j).copied().unwrap_or(0.0) } else { 0.0 }
+                        }),
+                        accumulate: accumulate || n_class > 0,
                     };
-                    let w = &self.packed[g * group_len..][..group_len];
-                    for (n_class, &b) in classes[..n_classes].iter().enumerate() {
-                        let members = info.groups_of(b);
-                        let offset =
-                            std::array::from_fn(
-                                |j| if o + j < o_hi { offsets[n_class * width + o + j - o_lo] } else { 0 },
-                            );
-                        let ep = Epilogue {
-                            scale: std::array::from_fn(|j| {
-                                self.w_scale.get(o + j).map_or(0.0, |s| s * info.class_scale[b])
-                            }),
-                            offset,
-                            // The bias once; the classes after the first add to what the first wrote.
-                            bias: std::array::from_fn(|j| {
-                                if n_class == 0 { self.bias.get(o + j).copied().unwrap_or(0.0) } else { 0.0 }
-                            }),
-                            accumulate: accumulate || n_class > 0,
-                        };
-                        // SAFETY: the block reads columns 0 .. 96 + dilation·(K−1) = span of the listed group rows
-                        // of this tile's input; it writes its own columns of `y` (disjoint across jobs) or `edge`.
-                        unsafe { self.tile(xt, x.span, members, w, yp, y_stride, n, &ep) };
-                    }
-                    if token_major || !full {
-                        // The block went to `edge`: copy its kept columns of its (up to) four channels into `y`.
-                        for i in 0..n {
-                            for j in 0..GROUP.min(self.c_out - o) {
-                                // SAFETY: as above.
-                                unsafe { *dst.0.add(at(o + j, t0 + i)) = edge[j * TILE_T + i] };
-                            }
+                    // SAFETY: the block reads columns 0 .. 96 + dilation·(K−1) = span of the listed group rows
+                    // of this tile's input; it writes its own columns of `y` (disjoint across jobs) or `edge`.
+                    unsafe { self.tile(xt, x.span, members, w, yp, y_stride, n, &ep) };
+                }
+                if token_major || !full {
+                    // The block went to `edge`: copy its kept columns of its (up to) four channels into `y`.
+                    for i in 0..n {
+                        for j in 0..GROUP.min(self.c_out - o) {
+                            // SAFETY: as above.
+                            unsafe { *dst.0.add(at(o + j, t0 + i)) = edge[j * TILE_T + i] };
                         }
                     }
                 }
-            });
+            }
+            OFFSETS.set(offsets);
         });
     }
 

@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::rng::SplitMix64;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use warble_engine::{Engine, EngineOptions, Input, Latency, SAMPLE_RATE, Synthesis, SynthesisOptions, WindowPolicy};
@@ -173,32 +174,10 @@ enum Disconnect {
     AfterBytes(u64),
 }
 
-/// SplitMix64: a reproducible request mix without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// One request of the mix: which input, format, and whether (how) the client leaves early. Every fifth client
 /// asks for long texts only (under load a long text takes minutes, so drawn at random they would hardly be
 /// there); the others draw one sentence (65 %) or a paragraph.
-fn pick(rng: &mut Rng, specs: &[Spec], client: usize) -> (usize, Format, Option<Disconnect>) {
+fn pick(rng: &mut SplitMix64, specs: &[Spec], client: usize) -> (usize, Format, Option<Disconnect>) {
     let class = match rng.unit() {
         _ if client % 5 == 4 => Class::Long,
         x if x < 0.65 => Class::Short,
@@ -775,7 +754,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let tasks: Vec<_> = (0..args.clients)
         .map(|i| {
             let (clients, records, last_done) = (clients.clone(), records.clone(), last_done.clone());
-            let mut rng = Rng(args.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
+            let mut rng = SplitMix64(args.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
             rt.spawn(async move {
                 // Clients start spread over the first second.
                 tokio::time::sleep(Duration::from_millis(rng.below(1000) as u64)).await;

@@ -19,6 +19,7 @@ mod clone_eval;
 mod g2p_train;
 mod loadtest;
 mod quant_report;
+mod rng;
 mod speaker;
 mod stream;
 
