@@ -113,6 +113,13 @@ impl Albert {
         Ok(Self { embeddings, embedding_hidden_mapping_in, layer, num_hidden_layers: cfg.num_hidden_layers })
     }
 
+    /// Every linear layer (the embedding projection and the shared layer's six).
+    pub fn linears(&self) -> [&Linear; 7] {
+        let AlbertLayer { attention, ffn, ffn_output, .. } = &self.layer;
+        let AlbertAttention { query, key, value, dense, .. } = attention;
+        [&self.embedding_hidden_mapping_in, query, key, value, dense, ffn, ffn_output]
+    }
+
     /// Every linear layer (the embedding projection and the shared layer's six), for [`Linear::set_int8`].
     pub fn linears_mut(&mut self) -> [&mut Linear; 7] {
         let AlbertLayer { attention, ffn, ffn_output, .. } = &mut self.layer;

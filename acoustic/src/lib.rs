@@ -120,6 +120,32 @@ impl AcousticModel {
         self.predictor.set_int8();
     }
 
+    /// Gives the matrix products `wanted` names by checkpoint key BF16 copies, and takes them from the others —
+    /// ALBERT's seven linear layers (`bert.encoder.…`), `bert_encoder`, and the input projections of the six
+    /// LSTMs (`text_encoder.lstm`, `predictor.text_encoder.lstms.{0,2,4}`, `predictor.lstm`, `predictor.shared`).
+    /// Every call then computes those on the BF16 kernel (a stream's first call keeps ALBERT's INT8 copies).
+    /// Returns how many have copies. CPU device with AVX-512 BF16 only ([`nn::host_bf16`]): the caller checks.
+    pub fn set_bf16(&mut self, wanted: &dyn Fn(&str) -> bool) -> usize {
+        let mut built = 0;
+        for layer in self.bert.linears_mut().into_iter().chain([&mut self.bert_encoder]) {
+            layer.bf16 = None;
+            if wanted(&layer.key) {
+                layer.set_bf16();
+                built += 1;
+            }
+        }
+        let p = &mut self.predictor;
+        let lstms = p.text_encoder.lstms.iter_mut().chain([&mut p.lstm, &mut p.shared, &mut self.text_encoder.lstm]);
+        for lstm in lstms {
+            lstm.w_ih_bf16 = None;
+            if wanted(&lstm.key) {
+                lstm.set_bf16();
+                built += 1;
+            }
+        }
+        built
+    }
+
     /// Steps 3–6: `(d [1,T,640], logits [1,T,50], expected frames per position)`.
     pub fn durations(&self, d_en: Tensor<3>, prosody_style: Tensor<2>, speed: f32) -> (Tensor<3>, Tensor<3>, Vec<f32>) {
         let d = self.predictor.text_encoder.forward(d_en, prosody_style);

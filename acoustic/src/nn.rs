@@ -11,6 +11,7 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::{conv_transpose1d, conv1d, layer_norm, linear};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use warble_quant::bf16::{Bf16Kernel, Bf16Linear};
 use warble_quant::conv::{Int8Conv, QuantizedRows};
 use warble_quant::linear::Int8Linear;
 use warble_weights::WeightMap;
@@ -26,6 +27,21 @@ pub fn host_kernels(device: &Device) -> bool {
 /// (the portable integer loops are slower than f32).
 pub fn host_int8(device: &Device) -> bool {
     host_kernels(device) && warble_quant::conv::Kernel::simd_available()
+}
+
+/// Whether BF16 copies of matrix products are worth building on `device`: host kernels on a CPU with AVX-512 BF16
+/// (the portable loop is slower than f32).
+pub fn host_bf16(device: &Device) -> bool {
+    host_kernels(device) && Bf16Kernel::simd_available()
+}
+
+/// Runs `f` on the rows of `x` (last axis `d_in`) on the host and returns its rows of `d_out` as a tensor on `x`'s
+/// device: the round trip of the INT8 and BF16 host kernels.
+fn on_host<const D: usize>(x: Tensor<D>, d_out: usize, f: impl FnOnce(&[f32]) -> Vec<f32>) -> Tensor<D> {
+    let (device, mut dims) = (x.device(), x.dims());
+    let host: Vec<f32> = x.into_data().convert::<f32>().try_into_vec().expect("f32 activations");
+    dims[D - 1] = d_out;
+    Tensor::from_data(TensorData::new(f(&host), dims), &device)
 }
 
 /// A weight that could not be loaded.
@@ -75,6 +91,23 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// A weight kept `[in, out]` (and its bias) as PyTorch lays them out: `(weight [out, in], bias [out], out, in)`.
+fn in_out_to_pytorch(weight: Tensor<2>, bias: Option<Tensor<1>>) -> (Vec<f32>, Vec<f32>, usize, usize) {
+    let [d_in, d_out] = weight.dims();
+    let w: Vec<f32> = weight.into_data().convert::<f32>().try_into_vec().expect("f32 weights");
+    let mut pytorch = vec![0f32; w.len()];
+    for i in 0..d_in {
+        for o in 0..d_out {
+            pytorch[o * d_in + i] = w[i * d_out + o];
+        }
+    }
+    let bias = match bias {
+        Some(b) => b.into_data().convert::<f32>().try_into_vec().expect("f32 bias"),
+        None => vec![0.0; d_out],
+    };
+    (pytorch, bias, d_out, d_in)
+}
+
 /// Joins a key prefix and a field name the way PyTorch's state_dict does.
 pub fn key(prefix: &str, name: &str) -> String {
     if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
@@ -89,6 +122,13 @@ pub struct Linear {
     /// ([`Linear::forward_with`]); `None`: f32 only.
     #[module(skip)]
     pub int8: Option<Arc<Int8Linear>>,
+    /// The same layer in BF16 ([`Linear::set_bf16`]), used by every call that does not ask for INT8.
+    #[module(skip)]
+    pub bf16: Option<Arc<Bf16Linear>>,
+    /// The checkpoint key the layer was loaded from (`bert_encoder`): how callers pick layers by their stored
+    /// precision.
+    #[module(skip)]
+    pub key: String,
 }
 
 impl Linear {
@@ -102,42 +142,40 @@ impl Linear {
         }
         let weight = Param::from_tensor(l.from_host(t, [d_in, d_out]));
         let bias = if bias { Some(l.param(&key(prefix, "bias"), [d_out])?) } else { None };
-        Ok(Self { weight, bias, int8: None })
+        Ok(Self { weight, bias, int8: None, bf16: None, key: prefix.to_string() })
+    }
+
+    /// The weights as PyTorch lays them out, `(weight [out, in], bias [out], out, in)`, for the host kernels.
+    fn pytorch_weights(&self) -> (Vec<f32>, Vec<f32>, usize, usize) {
+        let bias = self.bias.as_ref().map(|b| b.val());
+        in_out_to_pytorch(self.weight.val(), bias)
     }
 
     /// Builds the INT8 copy of the layer (quantized per output feature from the loaded weights). Callers build
     /// it only on the CPU device and where the CPU has a SIMD integer kernel
     /// (`warble_quant::conv::Kernel::simd_available`).
     pub fn set_int8(&mut self) {
-        let [d_in, d_out] = self.weight.val().dims();
-        let w: Vec<f32> = self.weight.val().into_data().convert::<f32>().try_into_vec().expect("f32 weights");
-        let mut pytorch = vec![0f32; w.len()];
-        for i in 0..d_in {
-            for o in 0..d_out {
-                pytorch[o * d_in + i] = w[i * d_out + o];
-            }
-        }
-        let bias = match &self.bias {
-            Some(b) => b.val().into_data().convert::<f32>().try_into_vec().expect("f32 bias"),
-            None => vec![0.0; d_out],
-        };
-        self.int8 = Some(Arc::new(Int8Linear::new(&pytorch, &bias, d_out, d_in)));
+        let (w, b, d_out, d_in) = self.pytorch_weights();
+        self.int8 = Some(Arc::new(Int8Linear::new(&w, &b, d_out, d_in)));
+    }
+
+    /// Builds the BF16 copy of the layer, which every call then computes on but those that ask for INT8. Callers
+    /// build it only where [`host_bf16`] holds.
+    pub fn set_bf16(&mut self) {
+        let (w, b, d_out, d_in) = self.pytorch_weights();
+        self.bf16 = Some(Arc::new(Bf16Linear::new(&w, &b, d_out, d_in)));
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         self.forward_with(x, false)
     }
 
-    /// [`Linear::forward`], on the INT8 kernel when `int8` and the layer has an INT8 copy.
+    /// [`Linear::forward`], on the INT8 kernel when `int8` and the layer has an INT8 copy, else on its BF16 copy
+    /// if it has one.
     pub fn forward_with<const D: usize>(&self, x: Tensor<D>, int8: bool) -> Tensor<D> {
-        match &self.int8 {
-            Some(q) if int8 => {
-                let (device, dims) = (x.device(), x.dims());
-                let host: Vec<f32> = x.into_data().convert::<f32>().try_into_vec().expect("f32 activations");
-                let mut out_dims = dims;
-                out_dims[D - 1] = q.d_out();
-                Tensor::from_data(TensorData::new(q.forward(&host), out_dims), &device)
-            }
+        match (&self.int8, &self.bf16) {
+            (Some(q), _) if int8 => on_host(x, q.d_out(), |h| q.forward(h)),
+            (_, Some(b)) => on_host(x, b.d_out(), |h| b.forward(h)),
             _ => linear(x, self.weight.val(), self.bias.as_ref().map(|b| b.val())),
         }
     }
@@ -447,6 +485,12 @@ pub struct BiLstm {
     #[module(skip)]
     pub w_hh: Arc<Vec<f32>>,
     pub hidden: usize,
+    /// The input projection in BF16 ([`BiLstm::set_bf16`]).
+    #[module(skip)]
+    pub w_ih_bf16: Option<Arc<Bf16Linear>>,
+    /// The checkpoint key prefix (`predictor.lstm`).
+    #[module(skip)]
+    pub key: String,
 }
 
 impl BiLstm {
@@ -475,12 +519,29 @@ impl BiLstm {
             bias: Param::from_tensor(l.from_host(bias, [2 * g])),
             w_hh: Arc::new(w_hh),
             hidden,
+            w_ih_bf16: None,
+            key: prefix.to_string(),
         })
+    }
+
+    /// Builds the BF16 copy of the input projection, which every call then computes on. Callers build it only
+    /// where [`host_bf16`] holds.
+    pub fn set_bf16(&mut self) {
+        let (w, b, d_out, d_in) = in_out_to_pytorch(self.w_ih.val(), Some(self.bias.val()));
+        self.w_ih_bf16 = Some(Arc::new(Bf16Linear::new(&w, &b, d_out, d_in)));
+    }
+
+    /// The input projection of every step, `[1, T, in] → [1, T, 8H]`.
+    fn project(&self, x: Tensor<3>) -> Tensor<3> {
+        match &self.w_ih_bf16 {
+            Some(b) => on_host(x, b.d_out(), |h| b.forward(h)),
+            None => linear(x, self.w_ih.val(), Some(self.bias.val())),
+        }
     }
 
     /// `x [1, T, in] → [1, T, 2H]` (forward outputs then reverse outputs on the feature axis).
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let projected = linear(x, self.w_ih.val(), Some(self.bias.val()));
+        let projected = self.project(x);
         self.recur(projected)
     }
 
@@ -488,7 +549,7 @@ impl BiLstm {
     /// projection made per token and then gathered: the same numbers, from `T` rows of the matmul instead of
     /// one per frame (~2.5× fewer for speech).
     pub fn forward_gathered(&self, x: Tensor<3>, index: Tensor<1, Int>) -> Tensor<3> {
-        let projected = linear(x, self.w_ih.val(), Some(self.bias.val()));
+        let projected = self.project(x);
         self.recur(projected.select(1, index))
     }
 
@@ -701,6 +762,47 @@ mod tests {
             out[ti * h..(ti + 1) * h].copy_from_slice(&hidden);
         }
         out
+    }
+
+    /// A linear layer's and an LSTM's BF16 copies compute what f32 computes, to bf16's rounding, and are what
+    /// the layers run once built.
+    #[test]
+    fn bf16_copies_follow_the_f32_layers() {
+        let device = Device::flex();
+        let (d_in, d_out, hidden) = (70usize, 37usize, 8usize);
+        let values = |n: usize, seed: usize| -> Vec<f32> {
+            (0..n).map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32 / 1000.0 - 0.5) * 0.4).collect()
+        };
+        let mut weights = WeightMap::default();
+        let mut put = |key: &str, shape: Vec<usize>, seed: usize| {
+            let n = shape.iter().product();
+            weights.insert(key.into(), warble_weights::Tensor::new(shape, values(n, seed)).unwrap());
+        };
+        put("proj.weight", vec![d_out, d_in], 1);
+        put("proj.bias", vec![d_out], 2);
+        for (i, suffix) in ["", "_reverse"].iter().enumerate() {
+            put(&format!("lstm.weight_ih_l0{suffix}"), vec![4 * hidden, d_in], 3 + i);
+            put(&format!("lstm.weight_hh_l0{suffix}"), vec![4 * hidden, hidden], 5 + i);
+            put(&format!("lstm.bias_ih_l0{suffix}"), vec![4 * hidden], 7 + i);
+            put(&format!("lstm.bias_hh_l0{suffix}"), vec![4 * hidden], 9 + i);
+        }
+        let mut l = Loader::new(&mut weights, &device);
+        let mut linear = Linear::load(&mut l, "proj", d_in, d_out, true).unwrap();
+        let mut lstm = BiLstm::load(&mut l, "lstm", d_in, hidden).unwrap();
+        assert_eq!((linear.key.as_str(), lstm.key.as_str()), ("proj", "lstm"));
+        let x = Tensor::<3>::from_data(TensorData::new(values(11 * d_in, 13), [1, 11, d_in]), &device);
+        let host = |t: Tensor<3>| -> Vec<f32> { t.into_data().try_into_vec().unwrap() };
+        let (f32_linear, f32_lstm) = (host(linear.forward(x.clone())), host(lstm.forward(x.clone())));
+        linear.set_bf16();
+        lstm.set_bf16();
+        let (bf16_linear, bf16_lstm) = (host(linear.forward(x.clone())), host(lstm.forward(x)));
+        for (name, a, b, limit) in [("linear", &f32_linear, &bf16_linear, 6e-3), ("lstm", &f32_lstm, &bf16_lstm, 1e-2)]
+        {
+            assert_ne!(a, b, "{name}: the BF16 copy is in use");
+            let err: f32 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>().sqrt();
+            let norm: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!(err / norm < limit, "{name}: relative error {}", err / norm);
+        }
     }
 
     #[test]

@@ -135,20 +135,21 @@ impl ProsodyPredictor {
     /// `d [1, T, 640]` (the duration encoder's token features) expanded over frames by `index [F]` (each
     /// frame's token) → `(F0 [1, 2F], N [1, 2F])`.
     pub fn f0_n(&self, d: Tensor<3>, index: Tensor<1, Int>, style: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        self.f0_n_with(d, index, style, false)
+        self.f0_n_with(d, index, style, false, false)
     }
 
-    /// [`ProsodyPredictor::f0_n`], with `int8` the F0 and N blocks' convolutions on the INT8 kernel where they
-    /// have INT8 copies ([`ProsodyPredictor::set_int8`]).
+    /// [`ProsodyPredictor::f0_n`], with `int8_f0` / `int8_n` the F0 / N blocks' convolutions on the INT8 kernel
+    /// where they have INT8 copies ([`ProsodyPredictor::set_int8`]).
     pub fn f0_n_with(
         &self,
         d: Tensor<3>,
         index: Tensor<1, Int>,
         style: Tensor<2>,
-        int8: bool,
+        int8_f0: bool,
+        int8_n: bool,
     ) -> (Tensor<2>, Tensor<2>) {
         let x = self.shared.forward_gathered(d, index).swap_dims(1, 2);
-        (self.f0.forward(x.clone(), style.clone(), int8), self.n.forward(x, style, int8))
+        (self.f0.forward(x.clone(), style.clone(), int8_f0), self.n.forward(x, style, int8_n))
     }
 
     /// Builds INT8 copies of the F0 and N blocks' convolutions (~95 % of the predictor's multiply-adds per

@@ -62,19 +62,24 @@ fn conv(c: &mut Criterion) {
     group.finish();
 }
 
-/// ALBERT's linear layers on a stream's first call (42 tokens) and a long sentence (200): Burn's f32 matmul (what
-/// the f32 model runs) against the INT8 kernel as a linear layer, its input quantized in each iteration.
+/// ALBERT's linear layers on a stream's first call (42 tokens) and a long sentence (200), and an LSTM input
+/// projection (640 → 2 × 4 × 256): Burn's f32 matmul (what the f32 model runs) against the INT8 kernel as a linear
+/// layer, its input quantized in each iteration, and the BF16 layer, its input rounded in each iteration.
 fn albert_linear(c: &mut Criterion) {
     use burn::tensor::{Device, Tensor, TensorData};
+    use warble_quant::bf16::Bf16Linear;
     use warble_quant::linear::Int8Linear;
     let mut group = c.benchmark_group("albert_linear");
     group.sample_size(30).measurement_time(Duration::from_secs(3));
     let device = Device::flex();
-    for (d_in, d_out, t) in [(768usize, 768usize, 42usize), (768, 2048, 42), (2048, 768, 42), (768, 2048, 200)] {
+    for (d_in, d_out, t) in
+        [(768usize, 768usize, 42usize), (768, 2048, 42), (2048, 768, 42), (768, 2048, 200), (640, 2048, 60)]
+    {
         let weight: Vec<f32> = (0..d_in * d_out).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
         let bias = vec![0.1; d_out];
         let x: Vec<f32> = (0..t * d_in).map(|i| ((i * 104_729) % 997) as f32 / 997.0 - 0.5).collect();
         let int8 = Int8Linear::new(&weight, &bias, d_out, d_in);
+        let bf16 = Bf16Linear::new(&weight, &bias, d_out, d_in);
         // Stored `[in, out]`, as `warble_acoustic::nn::Linear` keeps it.
         let w_in_out: Vec<f32> = (0..d_in * d_out).map(|k| weight[(k % d_out) * d_in + k / d_out]).collect();
         let w = Tensor::<2>::from_data(TensorData::new(w_in_out, [d_in, d_out]), &device);
@@ -89,6 +94,7 @@ fn albert_linear(c: &mut Criterion) {
             })
         });
         group.bench_function(BenchmarkId::new("int8", &shape), |bench| bench.iter(|| int8.forward(&x)));
+        group.bench_function(BenchmarkId::new("bf16", &shape), |bench| bench.iter(|| bf16.forward(&x)));
     }
     group.finish();
 }

@@ -338,9 +338,25 @@ impl Engine {
                 model.decoder.generator.set_host_int8(&|key: &str| int8(&format!("generator.{key}")));
             }
             model.decoder.set_int8(&int8);
-            // ALBERT's layers stored in INT8 are dequantized and compute in f32 but in a stream's first call:
-            // with INT8 activations in every call, c07's log-spectrogram correlation with f32 fell from 0.9850
-            // to 0.9813 (durations identical 100 % → 98.1 %), too near the 0.98 bar for the worst case (c11).
+            // The predictor's N (energy) convolutions stored INT8 run on the INT8 kernel in every call (their
+            // copies exist where the CPU has a SIMD integer kernel). Its F0 branch stays f32 but in a stream's
+            // first call: F0 in INT8 too brought the int8 file's worst golden case (c11) from 0.9802 to 0.9799
+            // — a pitch shift of under a cent moves every harmonic's phase, which the measure counts.
+            let energy = p.get("predictor.N.0.conv1.weight") == Some(&warble_quant::Precision::Int8);
+            model.int8_energy = energy && model.acoustic.predictor.n.blocks[0].conv1.int8.is_some();
+            // ALBERT's layers, `bert_encoder` and the LSTMs' input projections stored below f32 compute in BF16
+            // (CPUs with AVX-512 BF16; elsewhere in f32 from the dequantized weights), INT8 in a stream's first
+            // call. Not INT8 in every call: with INT8 activations c07's log-spectrogram correlation with f32 fell
+            // from 0.9850 to 0.9813 (durations identical 100 % → 98.1 %), too near the 0.98 bar for the worst
+            // case (c11); bf16 rounds each activation on its own, with no step shared across a tile.
+            if warble_acoustic::nn::host_bf16(&device) {
+                let reduced = |key: &str| {
+                    ["weight", "weight_ih_l0"]
+                        .iter()
+                        .any(|w| p.get(&format!("{key}.{w}")).is_some_and(|&q| q != warble_quant::Precision::F32))
+                };
+                model.acoustic.set_bf16(&reduced);
+            }
         }
         let build_time = t.elapsed();
         Ok(Self {
@@ -357,8 +373,9 @@ impl Engine {
     /// The stored precision (`f32`, `bf16`, `int8`, `int4`) of every weight when the model was loaded from a
     /// quantized file (`warble quantize`); `None` for a float checkpoint. The generator's residual-stack
     /// convolutions and the decoder's block convolutions stored in INT8 compute in INT8 on the CPU
-    /// ([`Engine::uses_int8_kernels`]); every other weight is dequantized once at load and computes in f32
-    /// (ALBERT's layers in INT8 in a stream's first call only).
+    /// ([`Engine::uses_int8_kernels`]); ALBERT's linear layers, `bert_encoder` and the LSTM input projections
+    /// stored below f32 compute in BF16 on a CPU with AVX-512 BF16 ([`Engine::bf16_layers`]; INT8 in a stream's
+    /// first call); every other weight is dequantized once at load and computes in f32.
     pub fn weight_precisions(&self) -> Option<&BTreeMap<String, warble_quant::Precision>> {
         self.precisions.as_ref()
     }
@@ -367,6 +384,17 @@ impl Engine {
     /// quantized model file).
     pub fn uses_int8_kernels(&self) -> bool {
         self.model.decoder.generator.uses_int8() || self.model.decoder.uses_int8()
+    }
+
+    /// The checkpoint keys of the matrix products that compute in BF16 (a quantized file on a CPU with AVX-512
+    /// BF16; empty otherwise).
+    pub fn bf16_layers(&self) -> Vec<String> {
+        let a = &self.model.acoustic;
+        let p = &a.predictor;
+        let linears = a.bert.linears().into_iter().chain([&a.bert_encoder]);
+        let lstms = p.text_encoder.lstms.iter().chain([&p.lstm, &p.shared, &a.text_encoder.lstm]);
+        let linears = linears.filter(|l| l.bf16.is_some()).map(|l| l.key.clone());
+        linears.chain(lstms.filter(|l| l.w_ih_bf16.is_some()).map(|l| l.key.clone())).collect()
     }
 
     pub fn load_report(&self) -> &LoadReport {
@@ -421,6 +449,12 @@ impl Engine {
         if self.model.decoder.generator.host.is_some() {
             self.model.decoder.generator.set_host_int8(&|_| true);
         }
+    }
+
+    /// Computes every matrix product of the acoustic half in f32, dropping the BF16 copies a quantized file gets
+    /// on a CPU with AVX-512 BF16: for comparisons (`cargo xtask bench --matmuls f32`).
+    pub fn set_f32_matmuls(&mut self) {
+        self.model.acoustic.set_bf16(&|_| false);
     }
 
     /// Speaks a phoneme string (Kokoro's symbols). Strings over 510 symbols are split at punctuation or spaces

@@ -93,6 +93,10 @@ pub struct KokoroModel {
     pub acoustic: AcousticModel,
     pub decoder: Decoder,
     device: Device,
+    /// Every call computes the predictor's N (energy) convolutions on their INT8 copies (a quantized file that
+    /// stores them INT8, on a CPU with a SIMD integer kernel); otherwise only calls that ask
+    /// ([`CallOptions::int8_curves`]). The F0 branch stays f32 in such files: see `Engine::load`.
+    pub int8_energy: bool,
 }
 
 /// Wall time of each stage of one chunk.
@@ -145,7 +149,7 @@ impl KokoroModel {
             acoustic.set_int8();
         }
         let decoder = Decoder::load(&mut l, "decoder", 512, 128, &GeneratorConfig::kokoro_v1())?;
-        Ok(Self { acoustic, decoder, device: device.clone() })
+        Ok(Self { acoustic, decoder, device: device.clone(), int8_energy: false })
     }
 
     pub fn device(&self) -> &Device {
@@ -248,7 +252,8 @@ impl KokoroModel {
             }
             let frames = owners.len();
             let index = Tensor::<1, Int>::from_data(TensorData::new(owners, [frames]), &self.device);
-            let (mut f0, n) = self.acoustic.predictor.f0_n_with(d, index.clone(), prosody, call.int8_curves);
+            let int8_n = call.int8_curves || self.int8_energy;
+            let (mut f0, n) = self.acoustic.predictor.f0_n_with(d, index.clone(), prosody, call.int8_curves, int8_n);
             let mut f0_curve: Vec<f32> = f0.clone().into_data().try_into_vec().expect("f32 F0");
             if let Some(c) = controls {
                 let before = f0_curve.clone();

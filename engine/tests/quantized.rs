@@ -67,6 +67,24 @@ fn quantized_files_load_report_their_precisions_and_speak() {
             warble_quant::conv::Kernel::simd_available(),
             "{scheme}: the INT8 convolutions are in use exactly where a SIMD kernel runs them"
         );
+        // The predictor's N branch stored INT8 (int8; INT4 in int4-mixed) runs on the INT8 kernel in every call.
+        assert_eq!(
+            e.model().int8_energy,
+            scheme == Scheme::Int8 && warble_quant::conv::Kernel::simd_available(),
+            "{scheme}: the N branch's INT8 copies in every call"
+        );
+        // ALBERT's layers, `bert_encoder` and the LSTM input projections stored below f32 compute in BF16 where
+        // the CPU has AVX-512 BF16: in int8, all but ALBERT's four attention projections (kept f32 by the policy).
+        let bf16 = e.bf16_layers();
+        if warble_quant::bf16::Bf16Kernel::simd_available() {
+            let attention = bf16.iter().filter(|k| k.contains(".attention.")).count();
+            let expected_attention = if scheme == Scheme::Int8 { 0 } else { 4 };
+            assert_eq!(attention, expected_attention, "{scheme}: {bf16:?}");
+            assert_eq!(bf16.len(), 10 + expected_attention, "{scheme}: {bf16:?}");
+            assert!(bf16.iter().any(|k| k == "predictor.shared") && bf16.iter().any(|k| k == "bert_encoder"));
+        } else {
+            assert!(bf16.is_empty(), "BF16 copies only where the CPU runs them: {bf16:?}");
+        }
         let out = e.model().synthesize(ids, &golden.style, golden.speed, SourceNoise::Off);
         let same = out.durations.iter().zip(&f32_out.durations).filter(|(a, b)| a == b).count();
         let same = same as f64 / f32_out.durations.len() as f64;
@@ -82,6 +100,7 @@ fn quantized_files_load_report_their_precisions_and_speak() {
         assert!(!e.synthesize_phonemes(PHONEMES, &quiet()).unwrap().audio.is_empty());
     }
     assert!(!reference.uses_int8_kernels(), "a float model computes in f32");
+    assert!(reference.bf16_layers().is_empty(), "a float model computes in f32");
 
     // a damaged quantized file is an engine error that names the file and says it is truncated
     let bytes = std::fs::read(dir.join("kokoro-int8.safetensors")).unwrap();

@@ -11,10 +11,11 @@
 //!    shape, the command and the held-out accuracy). The plain-Rust forward in `warble-g2p` is tested against
 //!    this Burn module below.
 //!
-//! Usage: `cargo xtask train-g2p [--data FILE] [--epochs N] [--out FILE]` (defaults: the data in
-//! `target/g2p/espeak_lexicon.tsv`, 5 epochs, the crate's weights file): ~1.5 min for the data, ~40 min of
-//! training on 2 cores (1,975 steps of 512 words). `cargo xtask train-g2p --evaluate WEIGHTS`: the held-out
-//! accuracy of a weights file.
+//! Usage: `cargo xtask train-g2p [--data FILE] [--epochs N] [--out FILE] [--resume WEIGHTS] [--lr PEAK] [--seed N]`
+//! (defaults: the data in `target/g2p/espeak_lexicon.tsv`, 5 epochs, the crate's weights file, fresh weights, peak
+//! learning rate 2e-3, seed 42): ~1.5 min for the data, ~10 min per epoch on 2 cores (395 steps of 512 words).
+//! `--resume` goes on from a weights file; the written file's `command` metadata lists every run that made it.
+//! `cargo xtask train-g2p --evaluate WEIGHTS`: the held-out accuracy of a weights file.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -34,7 +35,8 @@ use warble_g2p::en::learnt::{LearntConfig, LearntG2p, SLOTS};
 use crate::flag;
 use crate::rng::SplitMix64;
 
-pub const USAGE: &str = "cargo xtask train-g2p [--data FILE] [--epochs N] [--out FILE] | --evaluate WEIGHTS";
+pub const USAGE: &str = "cargo xtask train-g2p [--data FILE] [--epochs N] [--out FILE] [--resume WEIGHTS] [--lr PEAK] \
+                         [--seed N] | --evaluate WEIGHTS";
 
 /// The shape trained by default: ~0.5 M parameters, 2 MB in f32.
 pub const CONFIG: LearntConfig = LearntConfig { d_model: 128, n_heads: 4, n_layers: 3, d_ff: 384, max_letters: 32 };
@@ -85,41 +87,84 @@ impl G2pNet {
     /// Every parameter by the name `learnt.rs` reads, as f32 rows.
     pub fn named_tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         let mut out = Vec::new();
-        let put = |out: &mut Vec<(String, Vec<usize>, Vec<f32>)>, name: String, p: &Param<Tensor<2>>| {
-            let v = p.val();
-            let shape = v.dims().to_vec();
-            out.push((name, shape, v.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32")));
-        };
-        put(&mut out, "letter_embedding.weight".into(), &self.letter_embedding.weight);
-        put(&mut out, "slot_embedding.weight".into(), &self.slot_embedding.weight);
-        put(&mut out, "position_embedding.weight".into(), &self.position_embedding.weight);
-        put(&mut out, "dialect_embedding.weight".into(), &self.dialect_embedding.weight);
-        let mut linears: Vec<(String, &Linear)> = vec![("output".into(), &self.output)];
-        let mut norms: Vec<(String, &LayerNorm)> = vec![("norm".into(), &self.norm)];
-        for (i, l) in self.encoder.layers.iter().enumerate() {
-            let p = format!("encoder.layers.{i}");
-            for (n, lin) in [("mha.query", &l.mha.query), ("mha.key", &l.mha.key), ("mha.value", &l.mha.value)] {
-                linears.push((format!("{p}.{n}"), lin));
-            }
-            linears.push((format!("{p}.mha.output"), &l.mha.output));
-            linears.push((format!("{p}.pwff.linear_inner"), &l.pwff.linear_inner));
-            linears.push((format!("{p}.pwff.linear_outer"), &l.pwff.linear_outer));
-            norms.push((format!("{p}.norm_1"), &l.norm_1));
-            norms.push((format!("{p}.norm_2"), &l.norm_2));
-        }
-        let vec1 = |p: &Param<Tensor<1>>| p.val().into_data().convert::<f32>().try_to_vec::<f32>().expect("f32");
-        for (name, lin) in linears {
-            put(&mut out, format!("{name}.weight"), &lin.weight);
-            let bias = lin.bias.as_ref().expect("linears have biases");
-            out.push((format!("{name}.bias"), bias.val().dims().to_vec(), vec1(bias)));
-        }
-        for (name, norm) in norms {
-            out.push((format!("{name}.gamma"), norm.gamma.val().dims().to_vec(), vec1(&norm.gamma)));
-            let beta = norm.beta.as_ref().expect("layer norms have a bias");
-            out.push((format!("{name}.beta"), beta.val().dims().to_vec(), vec1(beta)));
-        }
+        self.clone().for_each_param(&mut |name, p| {
+            let v = match p {
+                AnyParam::Two(p) => p.val().into_data(),
+                AnyParam::One(p) => p.val().into_data(),
+            };
+            let shape = v.shape().to_vec();
+            out.push((name, shape, v.convert::<f32>().try_to_vec::<f32>().expect("f32")));
+        });
         out
     }
+
+    /// The parameters of a weights file written by [`to_safetensors`] (to go on training from it); every name and
+    /// shape must match this network's.
+    pub fn load_named(mut self, bytes: &[u8], device: &Device) -> Result<G2pNet> {
+        let file = safetensors::SafeTensors::deserialize(bytes)?;
+        let mut problems = Vec::new();
+        self.for_each_param(&mut |name, p| {
+            let found = file.tensor(&name).map_err(|e| format!("{name}: {e}"));
+            let view = match found {
+                Ok(v) if v.dtype() == safetensors::Dtype::F32 => v,
+                Ok(_) => return problems.push(format!("{name} is not f32")),
+                Err(e) => return problems.push(e),
+            };
+            let values: Vec<f32> =
+                view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+            let shape = view.shape().to_vec();
+            match p {
+                AnyParam::Two(p) if p.val().dims().as_slice() == shape.as_slice() => {
+                    *p = Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device));
+                }
+                AnyParam::One(p) if p.val().dims().as_slice() == shape.as_slice() => {
+                    *p = Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device));
+                }
+                _ => problems.push(format!("{name} has shape {shape:?}, not this network's")),
+            }
+        });
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            bail!("the weights file to resume from does not fit the network: {}", problems.join("; "))
+        }
+    }
+
+    /// Calls `f` with every parameter and the name `learnt.rs` reads it by (one list for writing and reading).
+    fn for_each_param(&mut self, f: &mut dyn FnMut(String, AnyParam<'_>)) {
+        f("letter_embedding.weight".into(), AnyParam::Two(&mut self.letter_embedding.weight));
+        f("slot_embedding.weight".into(), AnyParam::Two(&mut self.slot_embedding.weight));
+        f("position_embedding.weight".into(), AnyParam::Two(&mut self.position_embedding.weight));
+        f("dialect_embedding.weight".into(), AnyParam::Two(&mut self.dialect_embedding.weight));
+        let mut linears: Vec<(String, &mut Linear)> = vec![("output".into(), &mut self.output)];
+        let mut norms: Vec<(String, &mut LayerNorm)> = vec![("norm".into(), &mut self.norm)];
+        for (i, l) in self.encoder.layers.iter_mut().enumerate() {
+            let p = format!("encoder.layers.{i}");
+            let mha = &mut l.mha;
+            linears.push((format!("{p}.mha.query"), &mut mha.query));
+            linears.push((format!("{p}.mha.key"), &mut mha.key));
+            linears.push((format!("{p}.mha.value"), &mut mha.value));
+            linears.push((format!("{p}.mha.output"), &mut mha.output));
+            linears.push((format!("{p}.pwff.linear_inner"), &mut l.pwff.linear_inner));
+            linears.push((format!("{p}.pwff.linear_outer"), &mut l.pwff.linear_outer));
+            norms.push((format!("{p}.norm_1"), &mut l.norm_1));
+            norms.push((format!("{p}.norm_2"), &mut l.norm_2));
+        }
+        for (name, lin) in linears {
+            f(format!("{name}.weight"), AnyParam::Two(&mut lin.weight));
+            f(format!("{name}.bias"), AnyParam::One(lin.bias.as_mut().expect("linears have biases")));
+        }
+        for (name, norm) in norms {
+            f(format!("{name}.gamma"), AnyParam::One(&mut norm.gamma));
+            f(format!("{name}.beta"), AnyParam::One(norm.beta.as_mut().expect("layer norms have a bias")));
+        }
+    }
+}
+
+/// A parameter of [`G2pNet`]: a matrix or a vector.
+enum AnyParam<'a> {
+    Two(&'a mut Param<Tensor<2>>),
+    One(&'a mut Param<Tensor<1>>),
 }
 
 /// One word read in one dialect: letter ids (1-based), dialect, phoneme ids (1-based; 0 is CTC's blank).
@@ -303,14 +348,34 @@ pub fn run(args: &[String]) -> Result<()> {
     device.seed(7);
     // No dropout: 400 k samples seen a few times do not over-fit, and Burn's dropout masks cost a fifth of a step.
     let mut net = G2pNet::new(CONFIG, letters.chars().count(), phonemes.chars().count(), 0.0, &device);
+    // Going on from a weights file (Adam's moments start afresh, hence the warm-up again); its command is kept in
+    // the new file's provenance, so the chain of runs that made the weights stays written down.
+    let mut history = String::new();
+    if let Some(file) = flag(args, "--resume") {
+        let bytes = std::fs::read(&file).with_context(|| format!("reading {file}"))?;
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)?;
+        if let Some(earlier) = meta.metadata().as_ref().and_then(|m| m.get("command")) {
+            history = format!("{earlier}, then ");
+        }
+        net = net.load_named(&bytes, &device)?;
+        eprintln!("resuming from {file}");
+    }
+    let peak: f64 = flag(args, "--lr").map(|v| v.parse()).transpose()?.unwrap_or(2e-3);
+    let seed: u64 = flag(args, "--seed").map(|v| v.parse()).transpose()?.unwrap_or(42);
+    let mut command = format!("cargo xtask train-g2p --epochs {epochs}");
+    for (name, default) in [("--resume", None), ("--lr", Some("0.002")), ("--seed", Some("42"))] {
+        if let Some(v) = flag(args, name).filter(|v| Some(v.as_str()) != default) {
+            command.push_str(&format!(" {name} {v}"));
+        }
+    }
     let mut optim = AdamConfig::new().init();
     let ctc = CTCLossConfig::new().init();
-    let mut rng = SplitMix64(42);
+    let mut rng = SplitMix64(seed);
     // Each epoch sees every training word once, in one dialect drawn at random (the two readings of a word differ
     // in a few symbols; seeing both every epoch doubled the time for little).
     const BATCH: usize = 512;
     let steps = train.len().div_ceil(BATCH) * epochs;
-    let (peak, warmup) = (2e-3, 200.0);
+    let warmup = 200.0;
     let started = Instant::now();
     let mut step = 0usize;
     // The last epoch's held-out scores (en-us, en-gb): the final weights'.
@@ -378,7 +443,7 @@ pub fn run(args: &[String]) -> Result<()> {
         &letters,
         &phonemes,
         &[
-            ("command", format!("cargo xtask train-g2p --epochs {epochs}")),
+            ("command", format!("{history}{command}")),
             ("data", format!("{} words of misaki's gold and silver dictionaries read by espeak-ng", rows.len())),
             ("held_out", format!("{} readings: en-us {us:.2} %, en-gb {gb:.2} % exact", test.len())),
         ],
@@ -419,5 +484,22 @@ mod tests {
             assert!(worst < 1e-4, "{w}: largest difference {worst}");
         }
         assert_eq!(model.encode("abf"), None, "a letter outside the alphabet");
+    }
+
+    #[test]
+    fn a_written_network_reads_back_and_a_different_shape_is_refused() {
+        let device = Device::flex();
+        device.seed(5);
+        let config = LearntConfig { d_model: 16, n_heads: 2, n_layers: 2, d_ff: 32, max_letters: 8 };
+        let written = G2pNet::new(config, 5, 7, 0.0, &device);
+        let bytes = to_safetensors(&written, config, "abcde", "ABCDEFG", &[]).unwrap();
+        device.seed(6);
+        let fresh = G2pNet::new(config, 5, 7, 0.0, &device);
+        assert_ne!(fresh.named_tensors(), written.named_tensors(), "another seed, other weights");
+        let read = fresh.load_named(&bytes, &device).unwrap();
+        assert_eq!(read.named_tensors(), written.named_tensors());
+        let other = G2pNet::new(config, 5, 8, 0.0, &device).load_named(&bytes, &device);
+        let message = format!("{:#}", other.expect_err("one more phoneme: another output shape"));
+        assert!(message.contains("output.weight") && message.contains("does not fit"), "{message}");
     }
 }

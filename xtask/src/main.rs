@@ -2,7 +2,7 @@
 //! real-time factor, time per stage, peak memory and model load time (cold: conversion from ONNX; warm: from
 //! the converted cache).
 //!
-//! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host|int8] [--out DIR]` with `WARBLE_MODEL_DIR` set.
+//! Usage: `cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host|int8] [--matmuls f32] [--out DIR]` with `WARBLE_MODEL_DIR` set.
 //! `--stream [--long-seconds S]`: streaming latency, lead over playback and throughput instead (`stream.rs`).
 //! `--out DIR` writes each case's audio (`<case>.f32`, raw little-endian f32 at 24 kHz) and durations
 //! (`<case>.json`), so two backends' outputs can be compared sample by sample.
@@ -12,7 +12,7 @@
 //!
 //! `cargo xtask quant-report [--cases a,b] [--out FILE]`: each layer group's INT8/INT4 sensitivity (`quant_report.rs`).
 //!
-//! `cargo xtask train-g2p [--data FILE] [--epochs N] [--out FILE]`: trains the learnt reader of unknown English
+//! `cargo xtask train-g2p [--data FILE] [--epochs N] [--out FILE] [--resume WEIGHTS] [--lr PEAK]`: trains the learnt reader of unknown English
 //! words (`g2p_train.rs`).
 
 mod clone_eval;
@@ -39,7 +39,7 @@ fn main() -> Result<()> {
         Some("quant-report") => quant_report::run(&args[1..]),
         Some("train-g2p") => g2p_train::run(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host|int8] [--out DIR]\n       \
+            "usage: cargo xtask bench [--runs N] [--golden DIR] [--backend cpu|wgpu] [--generator burn|host|int8] [--matmuls f32] [--out DIR]\n       \
              cargo xtask bench --stream [--runs N] [--long-seconds S]\n       {}\n       {}\n       {}",
             loadtest::USAGE,
             quant_report::USAGE,
@@ -110,6 +110,15 @@ fn bench(args: &[String]) -> Result<()> {
         "int8" => engine.set_int8_generator(),
         other => bail!("--generator takes burn, host or int8, not {other}"),
     }
+    // `--matmuls f32`: a quantized file's ALBERT, `bert_encoder` and LSTM input projections in f32 instead of BF16
+    // (the baseline for the BF16 kernel, same run).
+    let matmuls = flag(args, "--matmuls").unwrap_or_else(|| "default".into());
+    match matmuls.as_str() {
+        "default" => {}
+        "f32" => engine.set_f32_matmuls(),
+        other => bail!("--matmuls takes f32 (or nothing: BF16 where a quantized file and the CPU allow), not {other}"),
+    }
+    let bf16 = engine.bf16_layers().len();
     let warm_report = engine.load_report().clone();
     let _ = std::fs::remove_dir_all(&cache);
     if args.iter().any(|a| a == "--stream") {
@@ -117,7 +126,10 @@ fn bench(args: &[String]) -> Result<()> {
         return stream::run(&engine, runs, long);
     }
 
-    println!("# Warble benchmark ({backend:?}, generator kernels: {generator}, {runs} timed runs after one warm-up)\n");
+    println!(
+        "# Warble benchmark ({backend:?}, generator kernels: {generator}, {bf16} matrix products in BF16, {runs} timed \
+         runs after one warm-up)\n"
+    );
     println!(
         "machine: {}, {} threads available\n",
         cpu_name(),
