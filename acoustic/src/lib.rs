@@ -146,6 +146,15 @@ impl AcousticModel {
         built
     }
 
+    /// The checkpoint keys of the layers [`AcousticModel::set_bf16`] gave BF16 copies (the same layers, read).
+    pub fn bf16_layers(&self) -> Vec<String> {
+        let p = &self.predictor;
+        let linears = self.bert.linears().into_iter().chain([&self.bert_encoder]);
+        let lstms = p.text_encoder.lstms.iter().chain([&p.lstm, &p.shared, &self.text_encoder.lstm]);
+        let linears = linears.filter(|l| l.bf16.is_some()).map(|l| l.key.clone());
+        linears.chain(lstms.filter(|l| l.w_ih_bf16.is_some()).map(|l| l.key.clone())).collect()
+    }
+
     /// Steps 3–6: `(d [1,T,640], logits [1,T,50], expected frames per position)`.
     pub fn durations(&self, d_en: Tensor<3>, prosody_style: Tensor<2>, speed: f32) -> (Tensor<3>, Tensor<3>, Vec<f32>) {
         let d = self.predictor.text_encoder.forward(d_en, prosody_style);

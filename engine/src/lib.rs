@@ -389,12 +389,7 @@ impl Engine {
     /// The checkpoint keys of the matrix products that compute in BF16 (a quantized file on a CPU with AVX-512
     /// BF16; empty otherwise).
     pub fn bf16_layers(&self) -> Vec<String> {
-        let a = &self.model.acoustic;
-        let p = &a.predictor;
-        let linears = a.bert.linears().into_iter().chain([&a.bert_encoder]);
-        let lstms = p.text_encoder.lstms.iter().chain([&p.lstm, &p.shared, &a.text_encoder.lstm]);
-        let linears = linears.filter(|l| l.bf16.is_some()).map(|l| l.key.clone());
-        linears.chain(lstms.filter(|l| l.w_ih_bf16.is_some()).map(|l| l.key.clone())).collect()
+        self.model.acoustic.bf16_layers()
     }
 
     pub fn load_report(&self) -> &LoadReport {
