@@ -7,9 +7,11 @@
 //!    the first candidates.
 //! 2. The prior's *surrogate* (a linear map style → embedding) proposes an identity by gradient ascent from the
 //!    closest voice; it is the fourth candidate.
-//! 3. Then, around the best render so far, the surrogate — corrected by that render's actual embedding (its error
-//!    there is subtracted: a local first-order fix) — proposes a step inside a trust region; the step is rendered,
-//!    kept if the judge agrees, and the trust region grows or shrinks accordingly.
+//! 3. Then, around the best render so far, the surrogate — corrected by what every render so far has shown of its
+//!    error (the error at the best render, plus a linear trend of the error fitted to the other renders: a
+//!    per-target refit of the surrogate's slope, [`Correction`]) — proposes a step inside a trust region; the step
+//!    is rendered, kept if the judge agrees, and the trust region grows or shrinks accordingly. After a failed
+//!    step the next one is proposed by the other model (with or without the refitted slope).
 //!
 //! Every candidate is judged on the same two short sentences spoken together, so scores compare like with like.
 //! Distances are capped: `|z| ≤ z_cap·√(V−1)` (stock voices sit at ≈ √(V−1)) and `|ε| ≤ eps_cap`, so a clone
@@ -33,11 +35,14 @@ pub struct CloneOptions {
     pub z_cap: f32,
     /// Cap on the isotropic part (the prior's `iso_std` units; `eps_cap · iso_std` in style units).
     pub eps_cap: f32,
+    /// Refit the surrogate's slope near the target from the search's own renders ([`Correction`]); off, only its
+    /// error at the best render is corrected (the method before 2026-12-06, kept for same-run comparisons).
+    pub refit_slope: bool,
 }
 
 impl Default for CloneOptions {
     fn default() -> Self {
-        Self { evaluations: 24, z_cap: 1.15, eps_cap: 8.0 }
+        Self { evaluations: 24, z_cap: 1.15, eps_cap: 8.0, refit_slope: true }
     }
 }
 
@@ -91,6 +96,99 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// The surrogate's error near the best render, learnt from this target's own renders.
+///
+/// The shipped surrogate is one linear map for every voice; near a voice it never saw, both its value and its
+/// slope are off. The error at the best render `s0` is `r0` (actual minus predicted embedding); the other renders
+/// `s_j` show how the error changes: `Δr_j ≈ C·Δs_j` with `Δs_j = s_j − s0`. `C` is the smallest (ridge) matrix
+/// that explains them, `C = ΔR·(ΔSᵀΔS + λI)⁻¹·ΔSᵀ`, kept in that factored form (k ≤ the evaluations, so the solve
+/// is k × k). The corrected surrogate is `normalise(ĝ(s) + r0 + C·(s − s0))`.
+struct Correction {
+    s0: Vec<f32>,
+    r0: Vec<f32>,
+    ds: Vec<Vec<f32>>,
+    dr: Vec<Vec<f32>>,
+    /// `(ΔSᵀΔS + λI)⁻¹`, k × k row-major.
+    m: Vec<f32>,
+}
+
+/// Ridge strength relative to the mean squared step `|Δs_j|²`: strong enough that a slope seen along one or two
+/// steps is not extrapolated far, weak enough that the renders are explained to within a few per cent.
+const SLOPE_RIDGE: f32 = 0.1;
+
+impl Correction {
+    /// From the renders `(identity, actual − predicted)`, the best one being `best`; without `slope`, the error
+    /// at the best render only (`C = 0`).
+    fn fit(renders: &[(Vec<f32>, Vec<f32>)], best: usize, slope: bool) -> Self {
+        let (s0, r0) = renders[best].clone();
+        let (ds, dr): (Vec<Vec<f32>>, Vec<Vec<f32>>) = renders
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| slope && *i != best)
+            .map(|(_, (s, r))| {
+                (s.iter().zip(&s0).map(|(a, b)| a - b).collect(), r.iter().zip(&r0).map(|(a, b)| a - b).collect())
+            })
+            .unzip();
+        let k = ds.len();
+        let mut gram: Vec<f32> = (0..k * k).map(|ij| dot(&ds[ij / k], &ds[ij % k])).collect();
+        let lambda = SLOPE_RIDGE * (0..k).map(|i| gram[i * k + i]).sum::<f32>() / k.max(1) as f32;
+        (0..k).for_each(|i| gram[i * k + i] += lambda.max(1e-9));
+        Self { s0, r0, ds, dr, m: invert_spd(&gram, k) }
+    }
+
+    /// The modelled error at identity `s`.
+    fn at(&self, s: &[f32]) -> Vec<f32> {
+        let delta: Vec<f32> = s.iter().zip(&self.s0).map(|(a, b)| a - b).collect();
+        let c = self.solve(&self.ds, &delta);
+        let mut r = self.r0.clone();
+        for (cj, drj) in c.iter().zip(&self.dr) {
+            r.iter_mut().zip(drj).for_each(|(x, d)| *x += cj * d);
+        }
+        r
+    }
+
+    /// `Cᵀ·a`: how the modelled error's pull along `a` changes with the identity.
+    fn pull(&self, a: &[f32]) -> Vec<f32> {
+        let d = self.solve(&self.dr, a);
+        let mut g = vec![0f32; self.s0.len()];
+        for (dj, dsj) in d.iter().zip(&self.ds) {
+            g.iter_mut().zip(dsj).for_each(|(x, s)| *x += dj * s);
+        }
+        g
+    }
+
+    /// `M·(rows · v)`.
+    fn solve(&self, rows: &[Vec<f32>], v: &[f32]) -> Vec<f32> {
+        let k = rows.len();
+        let proj: Vec<f32> = rows.iter().map(|r| dot(r, v)).collect();
+        (0..k).map(|i| dot(&self.m[i * k..(i + 1) * k], &proj)).collect()
+    }
+}
+
+/// Inverse of a symmetric positive-definite k × k matrix (Gauss–Jordan; k is at most a few dozen).
+fn invert_spd(a: &[f32], k: usize) -> Vec<f32> {
+    let mut a: Vec<f64> = a.iter().map(|&x| x as f64).collect();
+    let mut inv: Vec<f64> = (0..k * k).map(|ij| if ij / k == ij % k { 1.0 } else { 0.0 }).collect();
+    for c in 0..k {
+        // Ridge keeps the pivots positive; no row exchange is needed.
+        let p = a[c * k + c];
+        for j in 0..k {
+            a[c * k + j] /= p;
+            inv[c * k + j] /= p;
+        }
+        for r in 0..k {
+            let f = a[r * k + c];
+            if r != c && f != 0.0 {
+                for j in 0..k {
+                    a[r * k + j] -= f * a[c * k + j];
+                    inv[r * k + j] -= f * inv[c * k + j];
+                }
+            }
+        }
+    }
+    inv.into_iter().map(|x| x as f32).collect()
+}
+
 /// The searcher: the prior, the fitting sentences' tokens and the shared row pattern at their lengths.
 struct Search<'a> {
     engine: &'a Engine,
@@ -129,13 +227,15 @@ impl Search<'_> {
         self.prior.surrogate_raw(&s)
     }
 
-    /// `cos(normalise(ĝ + r), target)` at `p`, where ĝ is the surrogate's normalised embedding, and (optionally)
-    /// its gradient with respect to the identity.
-    fn surrogate(&self, p: &Point, r: &[f32], want_grad: bool) -> (f32, Option<Vec<f32>>) {
+    /// `cos(normalise(ĝ + r), target)` at `p`, where ĝ is the surrogate's normalised embedding and `r` the
+    /// modelled error there (none: zero), and (optionally) its gradient with respect to the identity.
+    fn surrogate(&self, p: &Point, fix: Option<&Correction>, want_grad: bool) -> (f32, Option<Vec<f32>>) {
         let u = self.surrogate_raw(p);
         let n = norm(&u).max(1e-12);
         let g: Vec<f32> = u.iter().map(|x| x / n).collect();
-        let v: Vec<f32> = g.iter().zip(r).map(|(a, b)| a + b).collect();
+        let identity = self.identity(p);
+        let r = fix.map_or_else(|| vec![0f32; EMBED_DIM], |f| f.at(&identity));
+        let v: Vec<f32> = g.iter().zip(&r).map(|(a, b)| a + b).collect();
         let m = norm(&v).max(1e-12);
         let score = dot(&v, &self.target) / m;
         if !want_grad {
@@ -145,8 +245,11 @@ impl Search<'_> {
         let a: Vec<f32> = self.target.iter().zip(&v).map(|(e, vv)| (e - score * vv / m) / m).collect();
         let ga = dot(&g, &a);
         let b: Vec<f32> = a.iter().zip(&g).map(|(ai, gi)| (ai - ga * gi) / n).collect();
-        let grad: Vec<f32> =
+        let mut grad: Vec<f32> =
             (0..STYLE_DIM).map(|i| dot(&self.prior.surrogate[i * EMBED_DIM..(i + 1) * EMBED_DIM], &b)).collect();
+        if let Some(f) = fix {
+            grad.iter_mut().zip(f.pull(&a)).for_each(|(x, y)| *x += y);
+        }
         (score, Some(grad))
     }
 
@@ -165,11 +268,11 @@ impl Search<'_> {
 
     /// Gradient ascent on the (corrected) surrogate from `start`, each step at most `radius / 8`, never further
     /// than `radius` from `start` (a trust region).
-    fn ascend(&self, start: &Point, r: &[f32], radius: f32) -> Point {
+    fn ascend(&self, start: &Point, fix: Option<&Correction>, radius: f32) -> Point {
         let mut p = start.clone();
         let step = radius / 8.0;
         for _ in 0..40 {
-            let (_, grad) = self.surrogate(&p, r, true);
+            let (_, grad) = self.surrogate(&p, fix, true);
             let grad = grad.unwrap_or_default();
             // Chain rule into the coordinates: ∂s/∂z_v = deviation_v, ∂s/∂ε = iso_std.
             let gz: Vec<f32> = self.prior.deviations.chunks_exact(STYLE_DIM).map(|d| dot(d, &grad)).collect();
@@ -249,20 +352,28 @@ impl Engine {
         let total = opts.evaluations.max(4);
         let done = std::cell::Cell::new(0);
         let mut best: Option<(Point, f32, [f32; EMBED_DIM])> = None;
+        // Every render's identity and the surrogate's error there (actual minus predicted embedding).
+        let mut renders: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
+        let mut best_render = 0;
         let mut best_stock = (String::new(), f32::NEG_INFINITY);
         // Renders and judges a candidate; returns its similarity and whether it is the best so far.
-        let mut evaluate =
-            |p: &Point, best: &mut Option<(Point, f32, [f32; EMBED_DIM])>| -> Result<(f32, bool), EngineError> {
-                let e = search.judge(&search.identity(p))?;
-                let sim = cosine(&e, &target);
-                done.set(done.get() + 1);
-                let better = best.as_ref().is_none_or(|b| sim > b.1);
-                if better {
-                    *best = Some((p.clone(), sim, e));
-                }
-                progress(CloneProgress { evaluations: done.get(), total, best: best.as_ref().map_or(sim, |b| b.1) });
-                Ok((sim, better))
-            };
+        let mut evaluate = |p: &Point,
+                            best: &mut Option<(Point, f32, [f32; EMBED_DIM])>,
+                            renders: &mut Vec<(Vec<f32>, Vec<f32>)>|
+         -> Result<(f32, bool), EngineError> {
+            let identity = search.identity(p);
+            let e = search.judge(&identity)?;
+            let sim = cosine(&e, &target);
+            let predicted = normalized(&search.surrogate_raw(p));
+            renders.push((identity, e.iter().zip(&predicted).map(|(a, b)| a - b).collect()));
+            done.set(done.get() + 1);
+            let better = best.as_ref().is_none_or(|b| sim > b.1);
+            if better {
+                *best = Some((p.clone(), sim, e));
+            }
+            progress(CloneProgress { evaluations: done.get(), total, best: best.as_ref().map_or(sim, |b| b.1) });
+            Ok((sim, better))
+        };
 
         // 1. The three stock voices whose stored embeddings are closest to the reference.
         let mut ranked: Vec<(usize, f32)> =
@@ -270,28 +381,38 @@ impl Engine {
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let zero_eps = vec![0f32; STYLE_DIM];
         for &(v, _) in ranked.iter().take(3) {
-            let (sim, _) = evaluate(&Point { z: prior.voice_coordinates(v), eps: zero_eps.clone() }, &mut best)?;
+            let p = Point { z: prior.voice_coordinates(v), eps: zero_eps.clone() };
+            let (sim, better) = evaluate(&p, &mut best, &mut renders)?;
+            if better {
+                best_render = renders.len() - 1;
+            }
             if sim > best_stock.1 {
                 best_stock = (prior.names[v].clone(), sim);
             }
         }
         // 2. The surrogate's own proposal from the closest voice, uncorrected.
         let start = Point { z: prior.voice_coordinates(ranked[0].0), eps: zero_eps.clone() };
-        let zero_r = vec![0f32; EMBED_DIM];
         let wide = (prior.voices() as f32 - 1.0).sqrt();
-        evaluate(&search.ascend(&start, &zero_r, wide), &mut best)?;
+        if evaluate(&search.ascend(&start, None, wide), &mut best, &mut renders)?.1 {
+            best_render = renders.len() - 1;
+        }
 
         // 3. Corrected surrogate steps in a trust region around the best render.
         let mut radius = 0.5 * wide;
+        let mut slope = true;
         while done.get() < total {
-            let (p, _, e) = best.clone().expect("four candidates were evaluated");
-            let predicted = normalized(&search.surrogate_raw(&p));
-            let r: Vec<f32> = e.iter().zip(&predicted).map(|(a, b)| a - b).collect();
-            let next = search.ascend(&p, &r, radius);
-            if evaluate(&next, &mut best)?.1 {
+            let (p, _, _) = best.clone().expect("four candidates were evaluated");
+            let fix = Correction::fit(&renders, best_render, opts.refit_slope && slope);
+            let next = search.ascend(&p, Some(&fix), radius);
+            if evaluate(&next, &mut best, &mut renders)?.1 {
+                best_render = renders.len() - 1;
                 radius = (radius * 1.4).min(wide);
             } else {
                 radius *= 0.6;
+                // A failed step says the model that proposed it is off here: the next step uses the other one
+                // (far from anything Kokoro says, e.g. a formant synthesiser, the error is not linear and the
+                // refitted slope misleads; near a voice it can say, the refit wins).
+                slope = !slope;
             }
         }
         let (p, similarity, _) = best.expect("candidates were evaluated");
@@ -305,5 +426,68 @@ impl Engine {
             stock_spacing: prior.nearest_stock_spacing(),
             evaluations: done.get(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift) for test vectors.
+    fn vectors(seed: u64, count: usize, dim: usize) -> Vec<Vec<f32>> {
+        let mut x = seed;
+        (0..count)
+            .map(|_| {
+                (0..dim)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x % 2001) as f32 / 1000.0 - 1.0
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_inverse_undoes_the_matrix() {
+        let k = 5;
+        let rows = vectors(3, k, 9);
+        let mut a: Vec<f32> = (0..k * k).map(|ij| dot(&rows[ij / k], &rows[ij % k])).collect();
+        (0..k).for_each(|i| a[i * k + i] += 0.1);
+        let inv = invert_spd(&a, k);
+        for i in 0..k {
+            for j in 0..k {
+                let v: f32 = (0..k).map(|t| a[i * k + t] * inv[t * k + j]).sum();
+                assert!((v - if i == j { 1.0 } else { 0.0 }).abs() < 1e-4, "({i},{j}) {v}");
+            }
+        }
+    }
+
+    /// Renders whose error grows linearly with the identity: the refit explains them (up to the ridge), predicts
+    /// the error at a new point along the steps it saw, and its gradient is the derivative of what it predicts.
+    #[test]
+    fn the_slope_refit_learns_a_linear_error_and_differentiates_it() {
+        let dim = 12;
+        let slope = vectors(7, dim, dim); // the error's true slope, dim × dim
+        let error = |s: &[f32]| -> Vec<f32> { slope.iter().map(|row| 0.3 + dot(row, s)).collect() };
+        let points = vectors(11, 8, dim);
+        let renders: Vec<(Vec<f32>, Vec<f32>)> = points.iter().map(|s| (s.clone(), error(s))).collect();
+        let fix = Correction::fit(&renders, 2, true);
+        let flat = Correction::fit(&renders, 2, false);
+        // A point inside the renders' span, between two of them.
+        let s: Vec<f32> = points[4].iter().zip(&points[6]).map(|(a, b)| 0.5 * (a + b)).collect();
+        let gap = |r: &[f32]| norm(&r.iter().zip(error(&s)).map(|(a, b)| a - b).collect::<Vec<_>>());
+        assert!(gap(&fix.at(&s)) < 0.25 * gap(&flat.at(&s)), "{} vs {}", gap(&fix.at(&s)), gap(&flat.at(&s)));
+        assert_eq!(flat.at(&s), renders[2].1, "without the slope the error is the best render's");
+        // pull(a) = Cᵀa: the derivative of a·at(s) along any direction.
+        let a = vectors(5, 1, dim).remove(0);
+        let dir = vectors(9, 1, dim).remove(0);
+        let h = 1e-2;
+        let shifted: Vec<f32> = s.iter().zip(&dir).map(|(x, d)| x + h * d).collect();
+        let numeric = (dot(&a, &fix.at(&shifted)) - dot(&a, &fix.at(&s))) / h;
+        let analytic = dot(&fix.pull(&a), &dir);
+        assert!((numeric - analytic).abs() < 1e-2 * (1.0 + analytic.abs()), "{numeric} vs {analytic}");
     }
 }
