@@ -155,8 +155,10 @@ impl Search<'_> {
         let u = self.surrogate_raw(&identity);
         let n = norm(&u).max(1e-12);
         let g: Vec<f32> = u.iter().map(|x| x / n).collect();
-        let r = fix.map_or_else(|| vec![0f32; EMBED_DIM], |f| f.at(&identity));
-        let v: Vec<f32> = g.iter().zip(&r).map(|(a, b)| a + b).collect();
+        let v: Vec<f32> = match fix {
+            Some(f) => g.iter().zip(f.at(&identity)).map(|(a, b)| a + b).collect(),
+            None => g.clone(),
+        };
         let m = norm(&v).max(1e-12);
         let score = dot(&v, &self.target) / m;
         if !want_grad {

@@ -1043,6 +1043,10 @@ fn cue_scores(sentence: &str) -> ([f32; 5], usize) {
 /// The word-frequency margin (nats) over the second language at which a sentence's language is taken from it.
 const SENTENCE_MARGIN: f32 = 10.0;
 
+/// How many nats of word-frequency evidence count as much as one cue word, when the evidence is below
+/// [`SENTENCE_MARGIN`].
+const NATS_PER_CUE: f32 = 2.0;
+
 /// At most this share of a sentence's words may be frequent words of en/es/fr/it/pt for it to be taken for
 /// another language.
 const UNSUPPORTED_MAX_LISTED: f32 = 0.6;
@@ -1096,17 +1100,26 @@ fn unsupported_latin(sentence: &str) -> Option<&'static str> {
 /// Best Latin language for one sentence and whether the evidence is strong enough to stand alone.
 /// `None` when the sentence has no letters worth scoring.
 fn guess_latin(sentence: &str) -> Option<(Language, bool)> {
-    let (mut scores, n_words) = cue_scores(sentence);
-    if n_words == 0 {
-        return None;
-    }
     // Word frequencies decide when they are clear (several words, a wide margin); cues and trigrams otherwise.
-    if let Some((lang, margin)) = crate::langid::sentence_language(sentence)
+    let words = crate::langid::sentence_language(sentence);
+    if let Some((lang, margin, n)) = words
         && margin >= SENTENCE_MARGIN
+        && n >= crate::langid::MIN_RUN_WORDS
     {
         return Some((lang, true));
     }
-    let letters = sentence.chars().filter(|c| c.is_alphabetic()).count();
+    // Names say nothing about the sentence's language: the cues and trigrams see the other words.
+    let rest = crate::langid::without_names(sentence);
+    let (mut scores, mut n_words) = cue_scores(&rest);
+    let mut text = rest.as_str();
+    if n_words == 0 {
+        (scores, n_words) = cue_scores(sentence);
+        text = sentence;
+    }
+    if n_words == 0 {
+        return None;
+    }
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
     if letters >= 12 {
         let detector = whatlang::Detector::with_allowlist(vec![
             whatlang::Lang::Eng,
@@ -1115,7 +1128,7 @@ fn guess_latin(sentence: &str) -> Option<(Language, bool)> {
             whatlang::Lang::Ita,
             whatlang::Lang::Por,
         ]);
-        if let Some(info) = detector.detect(sentence) {
+        if let Some(info) = detector.detect(text) {
             let idx = match info.lang() {
                 whatlang::Lang::Spa => 1,
                 whatlang::Lang::Fra => 2,
@@ -1127,6 +1140,11 @@ fn guess_latin(sentence: &str) -> Option<(Language, bool)> {
             let len_w = (letters as f32 / 30.0).min(1.5);
             scores[idx] += (1.0 + 2.0 * info.confidence() as f32) * len_w;
         }
+    }
+    // Weak word-frequency evidence still votes, as a cue worth its log-likelihood ratio.
+    if let Some((lang, margin, _)) = words {
+        let k = LATIN.iter().position(|l| *l == lang).unwrap_or(0);
+        scores[k] += margin / NATS_PER_CUE;
     }
     let mut order: Vec<usize> = (0..5).collect();
     order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b)));
@@ -1217,6 +1235,17 @@ mod tests {
         // An unclosed quotation does not swallow the rest.
         let text = "He said \"wait. Then he left.";
         assert_eq!(latin_sentences(text, 0..text.len()).len(), 2);
+    }
+
+    #[test]
+    fn names_do_not_decide_a_short_sentence() {
+        // Once read as Italian: the names' letters outvoted "met" and "in", and "Hello, world." inherited it.
+        assert_eq!(
+            codes("Hello, world. Siobhan met Dmitri in Kalamazoo."),
+            vec![("en".into(), "Hello, world. Siobhan met Dmitri in Kalamazoo.".into())]
+        );
+        assert_eq!(codes("Dmitri ha incontrato Siobhan a Kalamazoo.")[0].0, "it");
+        assert_eq!(crate::langid::without_names("Siobhan met Dmitri in Kalamazoo."), "Siobhan met in");
     }
 
     #[test]

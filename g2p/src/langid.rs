@@ -27,7 +27,7 @@ const SWITCH_ROMANCE: f32 = 12.0;
 /// How much cheaper a switch is at a punctuation mark or a quotation.
 const MARK_DISCOUNT: f32 = 4.0;
 /// A run needs at least this many words that carry evidence, or it joins its neighbours.
-const MIN_RUN_WORDS: usize = 3;
+pub(crate) const MIN_RUN_WORDS: usize = 3;
 /// ... and at least this much evidence (sum of ln-probability ratios) against the neighbour's language.
 const MIN_MARGIN: f32 = 12.0;
 /// Probability of a word none of a language's lists has: at most the list's floor (Zipf 2.0, 1e-7) and at most
@@ -145,10 +145,11 @@ impl Model {
 }
 
 /// One whitespace-separated word of the sentence: its byte range and evidence (`None`: none, e.g. a number or
-/// a name).
+/// a name), and whether it looks like a name (capitalised inside the sentence).
 struct Word {
     range: Range<usize>,
     evidence: Option<[f32; N]>,
+    name: bool,
 }
 
 fn is_opening(c: char) -> bool {
@@ -172,6 +173,7 @@ fn words(sentence: &str, model: &Model) -> Vec<Word> {
         let raw = &sentence[r.clone()];
         let core = raw.trim_matches(|c: char| !c.is_alphanumeric());
         let mut evidence = None;
+        let mut name = false;
         if core.chars().any(char::is_alphabetic) && core.chars().all(|c| c.is_alphabetic() || "'’-".contains(c)) {
             let first_upper = core.chars().next().is_some_and(char::is_uppercase);
             let quoted = raw.starts_with(is_opening);
@@ -189,8 +191,23 @@ fn words(sentence: &str, model: &Model) -> Vec<Word> {
                 let lower = core.to_lowercase().replace('’', "'");
                 evidence = Some(model.evidence(&lower));
             }
+            name = name_like && core != "I";
         }
-        out.push(Word { range: r.clone(), evidence });
+        out.push(Word { range: r.clone(), evidence, name });
+    }
+    out
+}
+
+/// The sentence with its name-like words (capitalised inside the sentence: *Dmitri*, *Kalamazoo*) left out, for
+/// the character-level guessers: a name's letters say where the name comes from, not what language the
+/// sentence around it is in ("Siobhan met Dmitri in Kalamazoo." looked Italian to whatlang).
+pub fn without_names(sentence: &str) -> String {
+    let mut out = String::with_capacity(sentence.len());
+    for w in words(sentence, model()).iter().filter(|w| !w.name) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&sentence[w.range.clone()]);
     }
     out
 }
@@ -236,9 +253,9 @@ fn at_mark(prev: &str, next: &str) -> bool {
         || next.starts_with(['—', '-'])
 }
 
-/// The best language of the whole sentence by word evidence and its margin over the second best (nats), when
-/// at least `MIN_RUN_WORDS` words carry evidence.
-pub fn sentence_language(sentence: &str) -> Option<(Language, f32)> {
+/// The best language of the whole sentence by word evidence, its margin over the second best (nats) and the
+/// number of words that carry evidence (at least one).
+pub fn sentence_language(sentence: &str) -> Option<(Language, f32, usize)> {
     let model = model();
     let words = words(sentence, model);
     let mut total = [0f32; N];
@@ -249,12 +266,12 @@ pub fn sentence_language(sentence: &str) -> Option<(Language, f32)> {
             total[l] += e[l];
         }
     }
-    if n < MIN_RUN_WORDS {
+    if n == 0 {
         return None;
     }
     let mut order: Vec<usize> = (0..N).collect();
     order.sort_by(|a, b| total[*b].total_cmp(&total[*a]));
-    Some((LANGS[order[0]], total[order[0]] - total[order[1]]))
+    Some((LANGS[order[0]], total[order[0]] - total[order[1]], n))
 }
 
 /// The runs of one Latin-script sentence when it switches language: (byte range inside `sentence`, language),
@@ -366,10 +383,11 @@ mod tests {
 
     #[test]
     fn sentence_evidence_and_the_share_of_known_words() {
-        let (lang, margin) = sentence_language("Deberíamos salir temprano para evitar el tráfico.").unwrap();
-        assert_eq!(lang, Language::Es);
+        let (lang, margin, n) = sentence_language("Deberíamos salir temprano para evitar el tráfico.").unwrap();
+        assert_eq!((lang, n), (Language::Es, 7));
         assert!(margin > 10.0, "{margin}");
-        assert_eq!(sentence_language("Hello"), None, "one word is no evidence");
+        assert_eq!(sentence_language("Hello Dmitri").map(|e| (e.0, e.2)), Some((Language::EnUs, 1)));
+        assert_eq!(sentence_language("42 !"), None, "no word carries evidence");
         assert!(listed_share("The committee will meet again next week to discuss the budget.") > 0.9);
         assert!(listed_share("Ich habe heute leider keine Zeit, weil ich noch arbeiten muss.") < 0.2);
         assert_eq!(listed_share("1234 !!"), 1.0);

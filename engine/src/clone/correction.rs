@@ -1,6 +1,7 @@
-//! The surrogate's error near the best render, refitted per target from the search's own renders.
+//! Cloning's slope refit: how wrong the shared surrogate is near one target, from the search's own renders.
 
 use super::dot;
+
 /// The surrogate's error near the best render, learnt from this target's own renders.
 ///
 /// The shipped surrogate is one linear map for every voice; near a voice it never saw, both its value and its
