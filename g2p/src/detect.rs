@@ -558,6 +558,8 @@ const LATIN: [Language; 5] = [Language::EnUs, Language::Es, Language::Fr, Langua
 // Function words, most frequent first. A word listed for several languages counts for each.
 const EN_WORDS: &[&str] = &[
     "the",
+    "a",
+    "in",
     "and",
     "of",
     "to",
