@@ -18,6 +18,7 @@
 //! `language: None` so the engine can skip them with a warning.
 
 use crate::Language;
+use crate::langid::LANGS as LATIN;
 use std::ops::Range;
 
 /// The writing system of a run.
@@ -552,8 +553,6 @@ fn push_trimmed(out: &mut Vec<Range<usize>>, s: &str, start: usize, end: usize, 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Latin language identification.
-
-const LATIN: [Language; 5] = [Language::EnUs, Language::Es, Language::Fr, Language::It, Language::PtBr];
 
 // Function words, most frequent first. A word listed for several languages counts for each.
 const EN_WORDS: &[&str] = &[

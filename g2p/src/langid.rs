@@ -16,8 +16,8 @@ use std::sync::OnceLock;
 
 static WORDS: &str = include_str!("../data/langid_words.tsv");
 
-/// The languages in the order of the data file's columns.
-const LANGS: [Language; 5] = [Language::EnUs, Language::Es, Language::Fr, Language::It, Language::PtBr];
+/// The languages in the order of the data file's columns (and of the cue scores in `detect`).
+pub(crate) const LANGS: [Language; 5] = [Language::EnUs, Language::Es, Language::Fr, Language::It, Language::PtBr];
 const N: usize = LANGS.len();
 
 /// Cost of a switch between English and a Romance language, in natural-log units of word probability.
