@@ -1,12 +1,15 @@
 //! Text normalisation beyond misaki: units after numbers, clock times, dates, Roman numerals in unambiguous
-//! contexts, phone numbers, number ranges, negative numbers spaCy leaves silent, `#1`, `×`, URLs and a few
-//! abbreviations (St., Prof., Mt., No., Fig., ...). misaki 0.9.4 sends these to its OOV path or reads them digit
+//! contexts, phone numbers, number ranges, negative numbers spaCy leaves silent, `#1`, `×`, URLs, a few
+//! abbreviations (St., Prof., Mt., No., Fig., ...) and quantities (`$5M`, `3x`, `3/4`, `6'2"`, `F#`: in
+//! [`quantities`]). misaki 0.9.4 sends these to its OOV path or reads them digit
 //! by digit; here they are rewritten as words (digits may stay in a reading: misaki's number rules read them),
 //! and the words go through the ordinary lexicon path, so their phonemes are misaki's phonemes for those words.
 //!
 //! Works on spaCy-like tokens after tagging: each match is a span of tokens and the words to read for it.
 
 use super::numbers;
+
+mod quantities;
 
 /// A run of tokens `start..end` read as `reading` (words, punctuation and plain digits).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +140,9 @@ const UNITS: &[Unit] = &[
     ("secs", "second", "seconds", "second", "seconds", Need::Any),
     ("sec", "second", "seconds", "second", "seconds", Need::Any),
     ("ms", "millisecond", "milliseconds", "millisecond", "milliseconds", Need::Any),
+    ("tbsp", "tablespoon", "tablespoons", "tablespoon", "tablespoons", Need::Any),
+    ("Tbsp", "tablespoon", "tablespoons", "tablespoon", "tablespoons", Need::Any),
+    ("tsp", "teaspoon", "teaspoons", "teaspoon", "teaspoons", Need::Any),
     ("µs", "microsecond", "microseconds", "microsecond", "microseconds", Need::Any),
     ("μs", "microsecond", "microseconds", "microsecond", "microseconds", Need::Any),
     ("ns", "nanosecond", "nanoseconds", "nanosecond", "nanoseconds", Need::Any),
@@ -433,25 +439,47 @@ impl Ctx<'_, '_> {
         if self.after_currency(i) || self.t[i].tag == "$" {
             return None;
         }
-        if let Some((one, decimal)) = plain_number(tx) {
+        // A negative amount ("-5 km", "−5 °C") is part of the span: misaki reads "-5" as nothing when spaCy tags
+        // it NFP, and never reads "−".
+        let (minus, body) = match tx.strip_prefix('-').or_else(|| tx.strip_prefix('−')) {
+            Some(b) if b.starts_with(|c: char| c.is_ascii_digit() || c == '.') => ("minus ", b),
+            _ => ("", tx),
+        };
+        if let Some((one, decimal)) = plain_number(body) {
             if !self.joined(i) && !self.t[i].ws {
                 return None;
             }
-            let (end, u) = self.unit_at(i + 1)?;
+            let (mut end, u) = self.unit_at(i + 1)?;
             if !Self::unit_ok(u, !self.t[i].ws, decimal) {
                 return None;
             }
-            let stop = if self.text(end - 1).ends_with('.') && !u.0.ends_with('.') { "." } else { "" };
-            return Some(Span { start: i + 1, end, reading: format!("{}{stop}", unit_words(u, one, self.british)) });
+            let mut stop = if self.text(end - 1).ends_with('.') && !u.0.ends_with('.') { "." } else { "" };
+            // "2 tbsp. of sugar": the abbreviation's stop before a lowercase word is not a sentence end.
+            if stop.is_empty()
+                && self.text(end) == "."
+                && !self.t[end - 1].ws
+                && self.t.get(end).is_some_and(|t| t.ws)
+                && self.text(end + 1).starts_with(|c: char| c.is_lowercase())
+            {
+                end += 1;
+            } else if stop == "." && self.text(end).starts_with(|c: char| c.is_lowercase()) {
+                stop = "";
+            }
+            let words = unit_words(u, one, self.british);
+            return Some(if minus.is_empty() {
+                Span { start: i + 1, end, reading: format!("{words}{stop}") }
+            } else {
+                Span { start: i, end, reading: format!("{minus}{body} {words}{stop}") }
+            });
         }
-        // Number and unit in one token: "20°C", "5kWh".
-        let (num, rest) = split_number_prefix(tx)?;
+        // Number and unit in one token: "20°C", "5kWh", "-5°C".
+        let (num, rest) = split_number_prefix(body)?;
         let u = unit(rest)?;
         let (one, decimal) = plain_number(num)?;
         if !Self::unit_ok(u, true, decimal) {
             return None;
         }
-        Some(Span { start: i, end: i + 1, reading: format!("{num} {}", unit_words(u, one, self.british)) })
+        Some(Span { start: i, end: i + 1, reading: format!("{minus}{num} {}", unit_words(u, one, self.british)) })
     }
 
     fn time(&self, i: usize) -> Option<Span> {
@@ -972,6 +1000,7 @@ pub fn find(toks: &[Tok<'_>], british: bool) -> Vec<Span> {
             .or_else(|| c.time(i))
             .or_else(|| c.word_date(i))
             .or_else(|| c.range(i))
+            .or_else(|| c.quantity(i))
             .or_else(|| c.units(i))
             .or_else(|| c.roman(i))
             .or_else(|| c.abbreviation(i))
