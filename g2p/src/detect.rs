@@ -531,6 +531,8 @@ fn is_abbreviation(before: &str) -> bool {
                 | "e.g"
                 | "i.e"
                 | "vs"
+                | "a.m"
+                | "p.m"
                 | "no"
                 | "nº"
                 | "sig"
@@ -1142,8 +1144,11 @@ fn guess_latin(sentence: &str) -> Option<(Language, bool)> {
             scores[idx] += (1.0 + 2.0 * info.confidence() as f32) * len_w;
         }
     }
-    // Weak word-frequency evidence still votes, as a cue worth its log-likelihood ratio.
-    if let Some((lang, margin, _)) = words {
+    // Weak word-frequency evidence still votes, as a cue worth its log-likelihood ratio; one word alone does
+    // not (the time zone in "at 5 p.m. EST." would be French *est*, confidently).
+    if let Some((lang, margin, n)) = words
+        && n >= 2
+    {
         let k = LATIN.iter().position(|l| *l == lang).unwrap_or(0);
         scores[k] += margin / NATS_PER_CUE;
     }
@@ -1247,6 +1252,9 @@ mod tests {
         );
         assert_eq!(codes("Dmitri ha incontrato Siobhan a Kalamazoo.")[0].0, "it");
         assert_eq!(crate::langid::without_names("Siobhan met Dmitri in Kalamazoo."), "Siobhan met in");
+        // One word after a time is no sentence of its own, nor French.
+        assert_eq!(codes("We land at 5 p.m. EST."), vec![("en".into(), "We land at 5 p.m. EST.".into())]);
+        assert_eq!(codes("We land at five. EST."), vec![("en".into(), "We land at five. EST.".into())]);
     }
 
     #[test]

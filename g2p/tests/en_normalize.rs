@@ -231,10 +231,13 @@ fn quantities_a_listener_expects() {
     both("Add 1 tsp salt.", "Add one teaspoon salt.");
     both("He is 6'2\" tall.", "He is six foot two tall.");
     both("He is 6' tall.", "He is six feet tall.");
+    both("Open 9am-5pm daily.", "Open nine a.m. to five p.m. daily.");
+    both("Open 9:30am-5:00pm daily.", "Open nine thirty a.m. to five p.m. daily.");
     both("I play in F#.", "I play in F sharp.");
     both("Use C# or Java.", "Use C sharp or Java.");
     for g in [us(), gb()] {
         untouched(g, "Read 0x1F aloud.");
+        untouched(g, "We won 9-5 today.");
         untouched(g, "Meet on 3/4 at noon.");
         untouched(g, "She scored 9/10.");
         untouched(g, "The word '6' is short.");

@@ -279,6 +279,19 @@ fn parse_time(s: &str) -> Option<(u32, u32, Option<u32>, Option<&'static str>)> 
     Some((h, m, sec, suffix))
 }
 
+/// One end of a range of clock times: a time ("9:30", "9:30pm") or an hour from 1 to 12 with or without am/pm
+/// ("9am", "9").
+fn range_clock(s: &str) -> Option<(u32, u32, Option<u32>, Option<&'static str>)> {
+    if let Some(t) = parse_time(s) {
+        return Some(t);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (hour, tail) = s.split_at(split);
+    let suffix = if tail.is_empty() { None } else { Some(ampm(tail)?) };
+    let h: u32 = hour.parse().ok().filter(|h| (1..=12).contains(h) && hour.len() <= 2)?;
+    Some((h, 0, None, suffix))
+}
+
 /// Value of a canonical Roman numeral (I–MMMCMXCIX); None for anything else ("IIII", "VX", "MIX" is 1009 but see
 /// the callers).
 pub fn roman_value(s: &str) -> Option<u32> {
@@ -484,6 +497,20 @@ impl Ctx<'_, '_> {
 
     fn time(&self, i: usize) -> Option<Span> {
         let tx = self.text(i);
+        // "9am-5pm", "9:00am-5:00pm": a range of clock times in one token, with am/pm on either end or both.
+        if let Some((a, b)) = tx.split_once(['-', '–'])
+            && let (Some(x), Some(y)) = (range_clock(a), range_clock(b))
+            && (x.3.is_some() || y.3.is_some())
+        {
+            let words = |(h, m, s, suffix): (u32, u32, Option<u32>, Option<&str>)| {
+                if m == 0 && s.is_none() {
+                    suffix.map_or_else(|| cardinal_words(h), |x| format!("{} {x}", cardinal_words(h)))
+                } else {
+                    time_words(h, m, s, suffix)
+                }
+            };
+            return Some(Span { start: i, end: i + 1, reading: format!("{} to {}", words(x), words(y)) });
+        }
         if !tx.contains(':') {
             return None;
         }
