@@ -233,6 +233,9 @@ fn quantities_a_listener_expects() {
     both("He is 6' tall.", "He is six feet tall.");
     both("Open 9am-5pm daily.", "Open nine a.m. to five p.m. daily.");
     both("Open 9:30am-5:00pm daily.", "Open nine thirty a.m. to five p.m. daily.");
+    both("Open Mon-Fri, 9am-5pm daily.", "Open Monday to Friday, nine a.m. to five p.m. daily.");
+    both("Open Mon-Fri.", "Open Monday to Friday.");
+    both("Closed Sat–Sun.", "Closed Saturday to Sunday.");
     both("I play in F#.", "I play in F sharp.");
     both("Use C# or Java.", "Use C sharp or Java.");
     for g in [us(), gb()] {

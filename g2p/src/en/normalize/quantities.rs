@@ -1,6 +1,6 @@
 //! Quantities that spaCy's tokens leave to be read letter by letter or not at all: currency amounts with a
 //! magnitude (`$5M`, `€2.5bn`), multipliers and dimensions (`3x faster`, `2x4`), fractions (`1½`, `3/4 cup`),
-//! feet and inches (`6'2"`, `6'`) and sharps (`F#`, `C#`). Each reads as the words a listener expects; misaki
+//! feet and inches (`6'2"`, `6'`), sharps (`F#`, `C#`) and weekday ranges (`Mon-Fri`). Each reads as the words a listener expects; misaki
 //! reads them as letters (`five em`, `three ex`), drops them or reads `6'2"` as *sixty-two*.
 
 use super::{Ctx, Span, all_digits, plain_number};
@@ -33,6 +33,20 @@ const VULGAR: [(char, u32, u32); 11] = [
     ('⅝', 5, 8),
     ('⅞', 7, 8),
     ('⅙', 1, 6),
+];
+
+/// Weekday abbreviations, read out in a range ("Mon-Fri"); alone they are often other words (*Sun*, *Sat*, *Wed*).
+const WEEKDAYS: [(&str, &str); 10] = [
+    ("Mon", "Monday"),
+    ("Tue", "Tuesday"),
+    ("Tues", "Tuesday"),
+    ("Wed", "Wednesday"),
+    ("Thu", "Thursday"),
+    ("Thur", "Thursday"),
+    ("Thurs", "Thursday"),
+    ("Fri", "Friday"),
+    ("Sat", "Saturday"),
+    ("Sun", "Sunday"),
 ];
 
 /// Words before a slash pair that make it a date rather than a fraction ("on 3/4").
@@ -139,6 +153,21 @@ impl Ctx<'_, '_> {
         {
             let unit = if tx == "1" { "foot" } else { "feet" };
             return Some(Span { start: i, end: i + 2, reading: format!("{tx} {unit}") });
+        }
+        // "Mon-Fri" → Monday to Friday: one token, or three written together.
+        let day = |w: &str| WEEKDAYS.iter().find(|d| d.0 == w.trim_end_matches('.')).map(|d| d.1);
+        if let Some((a, b)) = tx.split_once(['-', '–'])
+            && let (Some(a), Some(b)) = (day(a), day(b))
+        {
+            return one(format!("{a} to {b}"));
+        }
+        if let Some(a) = day(tx)
+            && matches!(next, "-" | "–")
+            && self.joined(i)
+            && self.joined(i + 1)
+            && let Some(b) = day(self.text(i + 2))
+        {
+            return Some(Span { start: i, end: i + 3, reading: format!("{a} to {b}") });
         }
         // "F#", "C#": the note or the language.
         if tx.len() == 1
