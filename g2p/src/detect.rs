@@ -344,7 +344,8 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
         match seg.script {
             Script::Latin => {
                 for r in latin_sentences(text, seg.range.clone()) {
-                    if let Some(name) = unsupported_latin(&text[r.clone()]) {
+                    let sentence = crate::langid::Sentence::new(&text[r.clone()]);
+                    if let Some(name) = unsupported_latin(&sentence) {
                         pend.push(Pending {
                             script: Script::Latin,
                             range: r,
@@ -355,7 +356,7 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
                         continue;
                     }
                     // A sentence that switches language mid-way becomes one piece per language.
-                    if let Some(parts) = crate::langid::switches(&text[r.clone()]) {
+                    if let Some(parts) = sentence.switches() {
                         for (p, lang) in parts {
                             pend.push(Pending {
                                 script: Script::Latin,
@@ -367,7 +368,7 @@ pub fn detect_runs(text: &str, hint: Option<Language>) -> Vec<Run> {
                         }
                         continue;
                     }
-                    let guess = guess_latin(&text[r.clone()]);
+                    let guess = guess_latin(&sentence);
                     pend.push(Pending {
                         script: Script::Latin,
                         range: r,
@@ -1056,8 +1057,9 @@ const UNSUPPORTED_MAX_LISTED: f32 = 0.6;
 
 /// The name of a Latin-script language Warble does not speak when `sentence` is clearly written in one (whatlang
 /// over all its languages, confidence at least 0.5, and at least four words and 20 letters), else `None`.
-fn unsupported_latin(sentence: &str) -> Option<&'static str> {
+fn unsupported_latin(analysed: &crate::langid::Sentence) -> Option<&'static str> {
     use whatlang::Lang;
+    let sentence = analysed.text();
     let letters = sentence.chars().filter(|c| c.is_alphabetic()).count();
     let words = sentence.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
     if letters < 20 || words < 4 {
@@ -1065,7 +1067,7 @@ fn unsupported_latin(sentence: &str) -> Option<&'static str> {
     }
     // Mixed English and Spanish or French text can look like Catalan or Afrikaans to whatlang: only text whose
     // words are mostly not among the frequent words of the five languages is taken for another language.
-    if crate::langid::listed_share(sentence) >= UNSUPPORTED_MAX_LISTED {
+    if analysed.listed_share() >= UNSUPPORTED_MAX_LISTED {
         return None;
     }
     let info = whatlang::detect(sentence)?;
@@ -1102,9 +1104,10 @@ fn unsupported_latin(sentence: &str) -> Option<&'static str> {
 
 /// Best Latin language for one sentence and whether the evidence is strong enough to stand alone.
 /// `None` when the sentence has no letters worth scoring.
-fn guess_latin(sentence: &str) -> Option<(Language, bool)> {
+fn guess_latin(analysed: &crate::langid::Sentence) -> Option<(Language, bool)> {
+    let sentence = analysed.text();
     // Word frequencies decide when they are clear (several words, a wide margin); cues and trigrams otherwise.
-    let words = crate::langid::sentence_language(sentence);
+    let words = analysed.language();
     if let Some((lang, margin, n)) = words
         && margin >= SENTENCE_MARGIN
         && n >= crate::langid::MIN_RUN_WORDS
@@ -1112,7 +1115,7 @@ fn guess_latin(sentence: &str) -> Option<(Language, bool)> {
         return Some((lang, true));
     }
     // Names say nothing about the sentence's language: the cues and trigrams see the other words.
-    let rest = crate::langid::without_names(sentence);
+    let rest = analysed.without_names();
     let (mut scores, mut n_words) = cue_scores(&rest);
     let mut text = rest.as_str();
     if n_words == 0 {
@@ -1251,7 +1254,7 @@ mod tests {
             vec![("en".into(), "Hello, world. Siobhan met Dmitri in Kalamazoo.".into())]
         );
         assert_eq!(codes("Dmitri ha incontrato Siobhan a Kalamazoo.")[0].0, "it");
-        assert_eq!(crate::langid::without_names("Siobhan met Dmitri in Kalamazoo."), "Siobhan met in");
+        assert_eq!(crate::langid::Sentence::new("Siobhan met Dmitri in Kalamazoo.").without_names(), "Siobhan met in");
         // One word after a time is no sentence of its own, nor French.
         assert_eq!(codes("We land at 5 p.m. EST."), vec![("en".into(), "We land at 5 p.m. EST.".into())]);
         assert_eq!(codes("We land at five. EST."), vec![("en".into(), "We land at five. EST.".into())]);

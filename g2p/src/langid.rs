@@ -198,40 +198,6 @@ fn words(sentence: &str, model: &Model) -> Vec<Word> {
     out
 }
 
-/// The sentence with its name-like words (capitalised inside the sentence: *Dmitri*, *Kalamazoo*) left out, for
-/// the character-level guessers: a name's letters say where the name comes from, not what language the
-/// sentence around it is in ("Siobhan met Dmitri in Kalamazoo." looked Italian to whatlang).
-pub fn without_names(sentence: &str) -> String {
-    let mut out = String::with_capacity(sentence.len());
-    for w in words(sentence, model()).iter().filter(|w| !w.name) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&sentence[w.range.clone()]);
-    }
-    out
-}
-
-/// The share of the sentence's words (those that can carry evidence) that are among the frequent words of
-/// English, Spanish, French, Italian or Portuguese; 1.0 for a sentence without such words. Text in another
-/// language (German, Dutch, ...) scores low.
-pub fn listed_share(sentence: &str) -> f32 {
-    let model = model();
-    let mut n = 0;
-    let mut listed = 0;
-    for w in words(sentence, model) {
-        if w.evidence.is_none() {
-            continue;
-        }
-        n += 1;
-        let core = sentence[w.range].trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase().replace('’', "'");
-        if model.words.contains_key(core.as_str()) {
-            listed += 1;
-        }
-    }
-    if n == 0 { 1.0 } else { listed as f32 / n as f32 }
-}
-
 /// The cost of switching from language `a` to `b` between two words; `at_mark`: the first word ends a clause or
 /// a quotation, or the second opens one (where bilingual speakers switch, and where a name next to the switch
 /// belongs to the words before it).
@@ -253,108 +219,159 @@ fn at_mark(prev: &str, next: &str) -> bool {
         || next.starts_with(['—', '-'])
 }
 
-/// The best language of the whole sentence by word evidence, its margin over the second best (nats) and the
-/// number of words that carry evidence (at least one).
-pub fn sentence_language(sentence: &str) -> Option<(Language, f32, usize)> {
-    let model = model();
-    let words = words(sentence, model);
-    let mut total = [0f32; N];
-    let mut n = 0;
-    for e in words.iter().filter_map(|w| w.evidence) {
-        n += 1;
-        for l in 0..N {
-            total[l] += e[l];
-        }
-    }
-    if n == 0 {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..N).collect();
-    order.sort_by(|a, b| total[*b].total_cmp(&total[*a]));
-    Some((LANGS[order[0]], total[order[0]] - total[order[1]], n))
+/// One sentence split into words with their language evidence, once, for every question asked of it
+/// (its language, its runs, the share of known words, the sentence without its names).
+pub struct Sentence<'a> {
+    text: &'a str,
+    words: Vec<Word>,
 }
 
-/// The runs of one Latin-script sentence when it switches language: (byte range inside `sentence`, language),
-/// in order, at least two of them. `None` when the sentence reads as one language (the caller keeps its
-/// sentence-level guess).
-pub fn switches(sentence: &str) -> Option<Vec<(Range<usize>, Language)>> {
-    let model = model();
-    let words = words(sentence, model);
-    let evident = words.iter().filter(|w| w.evidence.is_some()).count();
-    if evident < 2 * MIN_RUN_WORDS {
-        return None;
+impl<'a> Sentence<'a> {
+    /// Splits `text` into words and weighs each one.
+    pub fn new(text: &'a str) -> Self {
+        Sentence { text, words: words(text, model()) }
     }
-    // Viterbi over the words; words without evidence keep the language.
-    let mut score = [0f32; N];
-    let mut back: Vec<[usize; N]> = Vec::with_capacity(words.len());
-    for (t, w) in words.iter().enumerate() {
-        let mark = t > 0 && at_mark(&sentence[words[t - 1].range.clone()], &sentence[w.range.clone()]);
-        let mut next = [0f32; N];
-        let mut from = [0usize; N];
-        for l in 0..N {
-            let (best_p, best) = (0..N)
-                .map(|p| (p, score[p] - switch_cost(p, l, mark)))
-                .fold((l, f32::NEG_INFINITY), |acc, (p, s)| if s > acc.1 { (p, s) } else { acc });
-            from[l] = best_p;
-            next[l] = best + w.evidence.map_or(0.0, |e| e[l]);
-        }
-        back.push(from);
-        score = next;
+
+    /// The sentence's text.
+    pub fn text(&self) -> &'a str {
+        self.text
     }
-    let mut l = (0..N).fold(0, |b, l| if score[l] > score[b] { l } else { b });
-    let mut path = vec![0usize; words.len()];
-    for t in (0..words.len()).rev() {
-        path[t] = l;
-        l = back[t][l];
-    }
-    // Runs of one language: (language, first word, last word).
-    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
-    for (t, &l) in path.iter().enumerate() {
-        match runs.last_mut() {
-            Some(r) if r.0 == l => r.2 = t,
-            _ => runs.push((l, t, t)),
-        }
-    }
-    // Fold a weak run (too few words of evidence, or too little evidence against the language of the neighbour
-    // it would join) into that neighbour, weakest first, until every run stands.
-    let evident_in = |r: &(usize, usize, usize)| words[r.1..=r.2].iter().filter(|w| w.evidence.is_some()).count();
-    let margin = |r: &(usize, usize, usize), other: usize| -> f32 {
-        words[r.1..=r.2].iter().filter_map(|w| w.evidence).map(|e| e[r.0] - e[other]).sum()
-    };
-    while runs.len() > 1 {
-        let neighbour = |k: usize| -> usize {
-            if k == 0 {
-                1
-            } else if k + 1 == runs.len() || evident_in(&runs[k - 1]) >= evident_in(&runs[k + 1]) {
-                k - 1
-            } else {
-                k + 1
+
+    /// The sentence with its name-like words (capitalised inside the sentence: *Dmitri*, *Kalamazoo*) left out, for
+    /// the character-level guessers: a name's letters say where the name comes from, not what language the
+    /// sentence around it is in ("Siobhan met Dmitri in Kalamazoo." looked Italian to whatlang).
+    pub fn without_names(&self) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        for w in self.words.iter().filter(|w| !w.name) {
+            if !out.is_empty() {
+                out.push(' ');
             }
+            out.push_str(&self.text[w.range.clone()]);
+        }
+        out
+    }
+
+    /// The share of the sentence's words (those that can carry evidence) that are among the frequent words of
+    /// English, Spanish, French, Italian or Portuguese; 1.0 for a sentence without such words. Text in another
+    /// language (German, Dutch, ...) scores low.
+    pub fn listed_share(&self) -> f32 {
+        let model = model();
+        let mut n = 0;
+        let mut listed = 0;
+        for w in self.words.iter().filter(|w| w.evidence.is_some()) {
+            n += 1;
+            let core = self.text[w.range.clone()]
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+                .replace('’', "'");
+            if model.words.contains_key(core.as_str()) {
+                listed += 1;
+            }
+        }
+        if n == 0 { 1.0 } else { listed as f32 / n as f32 }
+    }
+
+    /// The best language of the whole sentence by word evidence, its margin over the second best (nats) and the
+    /// number of words that carry evidence (at least one).
+    pub fn language(&self) -> Option<(Language, f32, usize)> {
+        let words = &self.words;
+        let mut total = [0f32; N];
+        let mut n = 0;
+        for e in words.iter().filter_map(|w| w.evidence) {
+            n += 1;
+            for l in 0..N {
+                total[l] += e[l];
+            }
+        }
+        if n == 0 {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..N).collect();
+        order.sort_by(|a, b| total[*b].total_cmp(&total[*a]));
+        Some((LANGS[order[0]], total[order[0]] - total[order[1]], n))
+    }
+
+    /// The runs of one Latin-script sentence when it switches language: (byte range inside `sentence`, language),
+    /// in order, at least two of them. `None` when the sentence reads as one language (the caller keeps its
+    /// sentence-level guess).
+    pub fn switches(&self) -> Option<Vec<(Range<usize>, Language)>> {
+        let (sentence, words) = (self.text, &self.words);
+        let evident = words.iter().filter(|w| w.evidence.is_some()).count();
+        if evident < 2 * MIN_RUN_WORDS {
+            return None;
+        }
+        // Viterbi over the words; words without evidence keep the language.
+        let mut score = [0f32; N];
+        let mut back: Vec<[usize; N]> = Vec::with_capacity(words.len());
+        for (t, w) in words.iter().enumerate() {
+            let mark = t > 0 && at_mark(&sentence[words[t - 1].range.clone()], &sentence[w.range.clone()]);
+            let mut next = [0f32; N];
+            let mut from = [0usize; N];
+            for l in 0..N {
+                let (best_p, best) = (0..N)
+                    .map(|p| (p, score[p] - switch_cost(p, l, mark)))
+                    .fold((l, f32::NEG_INFINITY), |acc, (p, s)| if s > acc.1 { (p, s) } else { acc });
+                from[l] = best_p;
+                next[l] = best + w.evidence.map_or(0.0, |e| e[l]);
+            }
+            back.push(from);
+            score = next;
+        }
+        let mut l = (0..N).fold(0, |b, l| if score[l] > score[b] { l } else { b });
+        let mut path = vec![0usize; words.len()];
+        for t in (0..words.len()).rev() {
+            path[t] = l;
+            l = back[t][l];
+        }
+        // Runs of one language: (language, first word, last word).
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+        for (t, &l) in path.iter().enumerate() {
+            match runs.last_mut() {
+                Some(r) if r.0 == l => r.2 = t,
+                _ => runs.push((l, t, t)),
+            }
+        }
+        // Fold a weak run (too few words of evidence, or too little evidence against the language of the neighbour
+        // it would join) into that neighbour, weakest first, until every run stands.
+        let evident_in = |r: &(usize, usize, usize)| words[r.1..=r.2].iter().filter(|w| w.evidence.is_some()).count();
+        let margin = |r: &(usize, usize, usize), other: usize| -> f32 {
+            words[r.1..=r.2].iter().filter_map(|w| w.evidence).map(|e| e[r.0] - e[other]).sum()
         };
-        let weakest = (0..runs.len())
-            .map(|k| (k, margin(&runs[k], runs[neighbour(k)].0)))
-            .filter(|&(k, m)| evident_in(&runs[k]) < MIN_RUN_WORDS || m < MIN_MARGIN)
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        let Some((k, _)) = weakest else { break };
-        let into = neighbour(k);
-        let (lo, hi) = (k.min(into), k.max(into));
-        runs[lo] = (runs[into].0, runs[lo].1, runs[hi].2);
-        runs.remove(hi);
-        // Neighbours of one language join.
-        let mut j = 1;
-        while j < runs.len() {
-            if runs[j].0 == runs[j - 1].0 {
-                runs[j - 1].2 = runs[j].2;
-                runs.remove(j);
-            } else {
-                j += 1;
+        while runs.len() > 1 {
+            let neighbour = |k: usize| -> usize {
+                if k == 0 {
+                    1
+                } else if k + 1 == runs.len() || evident_in(&runs[k - 1]) >= evident_in(&runs[k + 1]) {
+                    k - 1
+                } else {
+                    k + 1
+                }
+            };
+            let weakest = (0..runs.len())
+                .map(|k| (k, margin(&runs[k], runs[neighbour(k)].0)))
+                .filter(|&(k, m)| evident_in(&runs[k]) < MIN_RUN_WORDS || m < MIN_MARGIN)
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            let Some((k, _)) = weakest else { break };
+            let into = neighbour(k);
+            let (lo, hi) = (k.min(into), k.max(into));
+            runs[lo] = (runs[into].0, runs[lo].1, runs[hi].2);
+            runs.remove(hi);
+            // Neighbours of one language join.
+            let mut j = 1;
+            while j < runs.len() {
+                if runs[j].0 == runs[j - 1].0 {
+                    runs[j - 1].2 = runs[j].2;
+                    runs.remove(j);
+                } else {
+                    j += 1;
+                }
             }
         }
+        if runs.len() < 2 {
+            return None;
+        }
+        Some(runs.iter().map(|r| (words[r.1].range.start..words[r.2].range.end, LANGS[r.0])).collect())
     }
-    if runs.len() < 2 {
-        return None;
-    }
-    Some(runs.iter().map(|r| (words[r.1].range.start..words[r.2].range.end, LANGS[r.0])).collect())
 }
 
 #[cfg(test)]
@@ -362,7 +379,8 @@ mod tests {
     use super::*;
 
     fn runs(s: &str) -> Vec<(String, &'static str)> {
-        switches(s)
+        Sentence::new(s)
+            .switches()
             .unwrap_or_default()
             .into_iter()
             .map(|(r, l)| (s[r].to_string(), crate::detect::short_code(Some(l))))
@@ -381,16 +399,24 @@ mod tests {
         );
     }
 
+    fn lang_of(s: &str) -> Option<(Language, f32, usize)> {
+        Sentence::new(s).language()
+    }
+
+    fn share(s: &str) -> f32 {
+        Sentence::new(s).listed_share()
+    }
+
     #[test]
     fn sentence_evidence_and_the_share_of_known_words() {
-        let (lang, margin, n) = sentence_language("Deberíamos salir temprano para evitar el tráfico.").unwrap();
+        let (lang, margin, n) = lang_of("Deberíamos salir temprano para evitar el tráfico.").unwrap();
         assert_eq!((lang, n), (Language::Es, 7));
         assert!(margin > 10.0, "{margin}");
-        assert_eq!(sentence_language("Hello Dmitri").map(|e| (e.0, e.2)), Some((Language::EnUs, 1)));
-        assert_eq!(sentence_language("42 !"), None, "no word carries evidence");
-        assert!(listed_share("The committee will meet again next week to discuss the budget.") > 0.9);
-        assert!(listed_share("Ich habe heute leider keine Zeit, weil ich noch arbeiten muss.") < 0.2);
-        assert_eq!(listed_share("1234 !!"), 1.0);
+        assert_eq!(lang_of("Hello Dmitri").map(|e| (e.0, e.2)), Some((Language::EnUs, 1)));
+        assert_eq!(lang_of("42 !"), None, "no word carries evidence");
+        assert!(share("The committee will meet again next week to discuss the budget.") > 0.9);
+        assert!(share("Ich habe heute leider keine Zeit, weil ich noch arbeiten muss.") < 0.2);
+        assert_eq!(share("1234 !!"), 1.0);
     }
 
     #[test]
@@ -410,7 +436,7 @@ mod tests {
             "Nothing",
             "",
         ] {
-            assert!(switches(s).is_none(), "{s}: {:?}", runs(s));
+            assert!(Sentence::new(s).switches().is_none(), "{s}: {:?}", runs(s));
         }
     }
 }

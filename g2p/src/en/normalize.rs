@@ -502,12 +502,10 @@ impl Ctx<'_, '_> {
             && let (Some(x), Some(y)) = (range_clock(a), range_clock(b))
             && (x.3.is_some() || y.3.is_some())
         {
-            let words = |(h, m, s, suffix): (u32, u32, Option<u32>, Option<&str>)| {
-                if m == 0 && s.is_none() {
-                    suffix.map_or_else(|| cardinal_words(h), |x| format!("{} {x}", cardinal_words(h)))
-                } else {
-                    time_words(h, m, s, suffix)
-                }
+            // A bare hour without am/pm ("9-5pm": *nine*) is the one reading without *o'clock*.
+            let words = |(h, m, s, suffix): (u32, u32, Option<u32>, Option<&str>)| match (m, s, suffix) {
+                (0, None, None) => cardinal_words(h),
+                _ => time_words(h, m, s, suffix),
             };
             return Some(Span { start: i, end: i + 1, reading: format!("{} to {}", words(x), words(y)) });
         }

@@ -94,7 +94,7 @@ impl Ctx<'_, '_> {
     pub(super) fn quantity(&self, i: usize) -> Option<Span> {
         let tx = self.text(i);
         let next = self.text(i + 1);
-        let one = |reading: String| Some(Span { start: i, end: i + 1, reading });
+        let this_token = |reading: String| Some(Span { start: i, end: i + 1, reading });
         // "$5M", "€2.5bn.": the currency, then the amount with its magnitude (spaCy keeps a final stop on it).
         if self.t[i].tag == "$" && tx.chars().count() == 1 && self.joined(i) {
             let (amount, stop) = match next.strip_suffix('.') {
@@ -112,7 +112,7 @@ impl Ctx<'_, '_> {
             && tx.starts_with(|c: char| c.is_ascii_digit())
             && let Some(r) = by_x(tx)
         {
-            return one(r);
+            return this_token(r);
         }
         // "1½" → one and a half; "½" alone keeps misaki's "a half".
         if let Some(last) = tx.chars().next_back()
@@ -120,7 +120,7 @@ impl Ctx<'_, '_> {
         {
             let whole = &tx[..tx.len() - last.len_utf8()];
             if all_digits(whole) {
-                return one(format!("{whole} and {}", fraction_words(n, d, true)?));
+                return this_token(format!("{whole} and {}", fraction_words(n, d, true)?));
             }
         }
         // "3/4 cup" → three quarters; not "on 3/4" (a date) nor "1/2/2024".
@@ -133,7 +133,7 @@ impl Ctx<'_, '_> {
             && let (Ok(n), Ok(d)) = (a.parse(), b.parse())
             && let Some(w) = fraction_words(n, d, false)
         {
-            return one(w);
+            return this_token(w);
         }
         // 6'2" → six foot two; the inch mark, when written, is part of it.
         if let Some((f, inch)) = tx.split_once(['\'', '′'])
@@ -159,7 +159,7 @@ impl Ctx<'_, '_> {
         if let Some((a, b)) = tx.split_once(['-', '–'])
             && let (Some(a), Some(b)) = (day(a), day(b))
         {
-            return one(format!("{a} to {b}"));
+            return this_token(format!("{a} to {b}"));
         }
         if let Some(a) = day(tx)
             && matches!(next, "-" | "–")
