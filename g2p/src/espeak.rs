@@ -5,12 +5,14 @@
 //! 1. Split the text at punctuation marks (`;:,.!?¡¿—…"«»“”(){}[]`, the marks phonemizer preserves); a `.` or
 //!    `,` between two digits is *not* a mark, so `3,5` and `1.000.000` reach espeak whole and are read as
 //!    numbers (the reference splits them, which reads `1.000.000` digit group by digit group).
-//! 2. Phonemize each stretch between marks with `espeak_TextToPhonemes` in IPA mode with a tie character, with
+//! 2. Rewrite the symbols next to numbers as words for es/fr/it/pt-br (`crate::romance`: `-5 °C` → *menos 5 grados
+//!    Celsius*), keeping each group's written words for the tokens.
+//! 3. Phonemize each stretch between marks with `espeak_TextToPhonemes` in IPA mode with a tie character, with
 //!    the language's voice (`es`, `fr-fr`, `it`, `pt-br`, `hi`). espeak reads digits itself, per language.
-//! 3. Map espeak's IPA to Kokoro's symbols ([`map_espeak_ipa`]): language-switch flags such as `(en)` removed,
+//! 4. Map espeak's IPA to Kokoro's symbols ([`map_espeak_ipa`]): language-switch flags such as `(en)` removed,
 //!    tied digraphs replaced (`t͡ʃ`→`ʧ`, `d͡ʒ`→`ʤ`, `t͡s`→`ʦ`, `d͡z`→`ʣ`, `a͡ɪ`→`I`, `a͡ʊ`→`W`, `e͡ɪ`→`A`, `o͡ʊ`→`O`,
 //!    `ə͡ʊ`→`Q`, `ɔ͡ɪ`→`Y`, `s͡s`→`S`), remaining ties and hyphens deleted, anything outside the vocabulary dropped.
-//! 4. Put the marks back where they were (`«»` become `“”`, as in the reference).
+//! 5. Put the marks back where they were (`«»` become `“”`, as in the reference).
 //!
 //! Before any text reaches espeak it is reduced to what the language reads ([`espeak_input`]): its own letters,
 //! ASCII, Devanagari for Hindi, common symbols; other Latin letters folded to their base letters; the rest
@@ -26,6 +28,7 @@
 //! [`G2pError::FeatureMissing`]. The mapping itself is always compiled and tested.
 
 use crate::registry::filter_vocab;
+use crate::romance::Group;
 use crate::{G2p, G2pError, Language, Token};
 
 /// The espeak-ng voice the reference uses for a language, if espeak handles it.
@@ -211,7 +214,9 @@ pub(crate) fn split_marks<'a>(text: &'a str) -> Vec<(Piece<'a>, String)> {
             && k > 0
             && chars[k - 1].1.is_ascii_digit()
             && chars.get(k + 1).is_some_and(|n| n.1.is_ascii_digit());
-        if is_mark(c) && !between_digits {
+        // `N.º 5`: the abbreviation's stop belongs to it (`romance` reads it *número*).
+        let abbreviation = c == '.' && chars.get(k + 1).is_some_and(|n| matches!(n.1, 'º' | '°'));
+        if is_mark(c) && !between_digits && !abbreviation {
             if let Some(s) = start.take() {
                 flush(&mut out, s, i);
             }
@@ -237,34 +242,49 @@ pub(crate) fn split_marks<'a>(text: &'a str) -> Vec<(Piece<'a>, String)> {
     out
 }
 
-/// Turns pieces into tokens given a phonemizer for word stretches.
+/// Turns pieces into tokens, given `read`: espeak's raw IPA for each of several texts (one batch per call).
+///
+/// Each word stretch is first rewritten for the language ([`crate::romance::normalize`]: `-5 °C` → *menos 5
+/// grados Celsius*) and read whole, as the reference reads it. The stretch's spoken words are then handed back to
+/// the written ones: by the rewritten words when espeak read each as one word, else by reading each group alone
+/// (a second batch) and counting its words (`1990` is three words in Spanish). Where even that does not add up
+/// (espeak joined words across groups) the stretch stays one token; the joined phonemes are the same either way.
 pub(crate) fn pieces_to_tokens(
+    lang: Language,
     pieces: Vec<(Piece<'_>, String)>,
-    mut phonemize: impl FnMut(&str) -> Result<String, G2pError>,
+    mut read: impl FnMut(&[&str]) -> Result<Vec<String>, G2pError>,
 ) -> Result<Vec<Token>, G2pError> {
+    let groups: Vec<Vec<Group>> = pieces
+        .iter()
+        .filter_map(|(p, _)| match p {
+            Piece::Words(w) => Some(crate::romance::normalize(lang, w)),
+            Piece::Mark(_) => None,
+        })
+        .collect();
+    let spoken: Vec<String> =
+        groups.iter().map(|g| g.iter().map(|g| g.spoken.as_str()).collect::<Vec<_>>().join(" ")).collect();
+    let phonemes: Vec<String> =
+        read(&spoken.iter().map(String::as_str).collect::<Vec<_>>())?.iter().map(|r| map_espeak_ipa(r)).collect();
+    // Word counts per group: from the rewritten text where it lines up, else from espeak reading each group.
+    let mut counts: Vec<Vec<usize>> =
+        groups.iter().map(|g| g.iter().map(|g| g.spoken.split_whitespace().count()).collect()).collect();
+    let unaligned: Vec<usize> = (0..groups.len())
+        .filter(|&k| groups[k].len() > 1 && counts[k].iter().sum::<usize>() != word_count(&phonemes[k]))
+        .collect();
+    if !unaligned.is_empty() {
+        let texts: Vec<&str> = unaligned.iter().flat_map(|&k| groups[k].iter().map(|g| g.spoken.as_str())).collect();
+        let mut alone = read(&texts)?.into_iter().map(|r| word_count(&map_espeak_ipa(&r)));
+        for &k in &unaligned {
+            counts[k] = groups[k].iter().map(|_| alone.next().unwrap_or(0)).collect();
+        }
+    }
     let mut tokens = Vec::with_capacity(pieces.len());
+    let mut stretch = groups.into_iter().zip(phonemes).zip(counts);
     for (piece, ws) in pieces {
         match piece {
-            Piece::Words(w) => {
-                let phonemes = map_espeak_ipa(&phonemize(w)?);
-                // One token per word when espeak's words line up with the written ones (so word timings are
-                // words); a stretch where they do not (a number read as several words, words espeak joins)
-                // stays one token. The joined phonemes are the same either way.
-                let written: Vec<&str> = w.split_whitespace().collect();
-                let spoken: Vec<&str> = phonemes.split(' ').collect();
-                if written.len() > 1 && written.len() == spoken.len() {
-                    let last = written.len() - 1;
-                    for (k, (g, p)) in written.iter().zip(&spoken).enumerate() {
-                        tokens.push(Token {
-                            graphemes: g.to_string(),
-                            phonemes: p.to_string(),
-                            whitespace: if k == last { ws.clone() } else { " ".to_string() },
-                            is_punctuation: false,
-                        });
-                    }
-                } else {
-                    tokens.push(Token { graphemes: w.to_string(), phonemes, whitespace: ws, is_punctuation: false });
-                }
+            Piece::Words(_) => {
+                let Some(((groups, phonemes), counts)) = stretch.next() else { break };
+                stretch_tokens(&groups, &phonemes, &counts, &ws, &mut tokens);
             }
             Piece::Mark(c) => {
                 let p = match c {
@@ -285,6 +305,36 @@ pub(crate) fn pieces_to_tokens(
         }
     }
     Ok(tokens)
+}
+
+fn word_count(phonemes: &str) -> usize {
+    phonemes.split_whitespace().count()
+}
+
+/// The tokens of one word stretch: one per group when `counts` (spoken words per group, each at least one) add
+/// up to the stretch's spoken words, else one for the whole stretch.
+fn stretch_tokens(groups: &[Group], phonemes: &str, counts: &[usize], ws: &str, tokens: &mut Vec<Token>) {
+    let spoken: Vec<&str> = phonemes.split_whitespace().collect();
+    if groups.len() > 1 && counts.iter().all(|&c| c > 0) && counts.iter().sum::<usize>() == spoken.len() {
+        let mut at = 0;
+        for (k, (g, &c)) in groups.iter().zip(counts).enumerate() {
+            tokens.push(Token {
+                graphemes: g.written.clone(),
+                phonemes: spoken[at..at + c].join(" "),
+                whitespace: if k + 1 == groups.len() { ws.to_string() } else { " ".to_string() },
+                is_punctuation: false,
+            });
+            at += c;
+        }
+    } else {
+        let written = groups.iter().map(|g| g.written.as_str()).collect::<Vec<_>>().join(" ");
+        tokens.push(Token {
+            graphemes: written,
+            phonemes: spoken.join(" "),
+            whitespace: ws.to_string(),
+            is_punctuation: false,
+        });
+    }
 }
 
 /// An espeak-ng backed G2P for one of es, fr, it, pt-br, hi.
@@ -366,16 +416,7 @@ impl G2p for EspeakG2p {
     }
 
     fn phonemize(&self, text: &str) -> Result<Vec<Token>, G2pError> {
-        let pieces = split_marks(text);
-        let words: Vec<&str> = pieces
-            .iter()
-            .filter_map(|(p, _)| match p {
-                Piece::Words(w) => Some(*w),
-                Piece::Mark(_) => None,
-            })
-            .collect();
-        let mut ipa = self.raw_ipa_batch(&words)?.into_iter();
-        pieces_to_tokens(pieces, |_| Ok(ipa.next().unwrap_or_default()))
+        pieces_to_tokens(self.language, split_marks(text), |texts| self.raw_ipa_batch(texts))
     }
 }
 
@@ -821,28 +862,42 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["W(Hola)", "M(,) ", "M(¿)", "W(qué tal)", "M(?) ", "W(3,5 y 1.000.000)", "M(.)"]);
+        assert!(matches!(split_marks("el N.º 5.")[0], (Piece::Words("el N.º 5"), _)));
     }
 
     #[test]
     fn tokens_join_like_the_reference() {
-        let toks = pieces_to_tokens(split_marks("Hola, ¿qué tal?"), |w| {
-            Ok(match w {
-                "Hola" => "ˈola".to_string(),
-                _ => "kˈe tˈal".to_string(),
-            })
-        })
-        .unwrap();
+        let ipa = |w: &str| match w {
+            "Hola" => "ˈola",
+            "qué tal" => "kˈe tˈal",
+            "son 21 euros" => "sˈon bˈeinti ˈuno ˈewɾos",
+            "21" => "bˈeinti ˈuno",
+            "son" => "sˈon",
+            "euros" => "ˈewɾos",
+            other => panic!("not expected: {other}"),
+        };
+        let read = |texts: &[&str]| Ok(texts.iter().map(|t| ipa(t).to_string()).collect());
+        let toks = pieces_to_tokens(Language::Es, split_marks("Hola, ¿qué tal?"), read).unwrap();
         // `¿` is kept as a token but is not in the vocabulary, so it is not spoken.
         assert_eq!(crate::join_phonemes(&toks), "ˈola, kˈe tˈal?");
         // Words are tokens of their own where espeak's words line up with the written ones.
-        let words: Vec<(&str, &str)> =
-            toks.iter().filter(|t| !t.is_punctuation).map(|t| (t.graphemes.as_str(), t.phonemes.as_str())).collect();
-        assert_eq!(words, [("Hola", "ˈola"), ("qué", "kˈe"), ("tal", "tˈal")]);
-        // A number espeak reads as two words stays one token with the words around it.
-        let toks =
-            pieces_to_tokens(split_marks("son 21 euros"), |_| Ok("sˈon bˈeinti ˈuno ˈewɾos".to_string())).unwrap();
-        assert_eq!(toks.len(), 1);
+        let words = |toks: &[Token]| -> Vec<(String, String)> {
+            toks.iter().filter(|t| !t.is_punctuation).map(|t| (t.graphemes.clone(), t.phonemes.clone())).collect()
+        };
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        };
+        assert_eq!(words(&toks), pairs(&[("Hola", "ˈola"), ("qué", "kˈe"), ("tal", "tˈal")]));
+        // A number espeak reads as two words: each word read alone gives the counts, and the stretch's phonemes
+        // are shared out by them.
+        let toks = pieces_to_tokens(Language::Es, split_marks("son 21 euros"), read).unwrap();
         assert_eq!(crate::join_phonemes(&toks), "sˈon bˈeinti ˈuno ˈewɾos");
+        assert_eq!(words(&toks), pairs(&[("son", "sˈon"), ("21", "bˈeinti ˈuno"), ("euros", "ˈewɾos")]));
+        // Where the counts of the words read alone do not add up, the stretch stays one token.
+        let joined =
+            |texts: &[&str]| Ok(texts.iter().map(|t| if t.contains(' ') { "a b" } else { "x" }.to_string()).collect());
+        let toks = pieces_to_tokens(Language::Es, split_marks("uno dos tres"), joined).unwrap();
+        assert_eq!(words(&toks), pairs(&[("uno dos tres", "a b")]));
     }
 
     #[test]

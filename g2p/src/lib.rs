@@ -11,6 +11,7 @@ pub mod espeak;
 pub mod ja;
 pub mod langid;
 pub mod registry;
+pub mod romance;
 pub mod zh;
 
 pub use detect::{Run, Script, detect_line, detect_runs};

@@ -128,3 +128,35 @@ fn hindi_is_the_reference_exactly() {
     assert_eq!(ps("यह मेरा घर है।"), "jˌəh mˌeːɾaː ɡʰˈʌɾ hɛː"); // danda: no symbol
     assert_eq!(ps("मुझे, आज?"), "mˌʊɟʰeː, ˈaːɟ?"); // other marks kept
 }
+
+/// Where Warble departs from the reference on purpose: the symbols next to numbers in es/fr/it/pt-br are read as
+/// words (`warble_g2p::romance`) before espeak-ng reads the text, and the spoken words are handed back to the
+/// written ones, so that `--timings` words are what the user wrote (numbers read as several words included).
+#[cfg(feature = "espeak")]
+#[test]
+fn romance_symbols_are_words_and_keep_their_written_form() {
+    use warble_g2p::Language::*;
+    let words = |lang, text: &str| -> Vec<(String, String)> {
+        let g = warble_g2p::espeak::EspeakG2p::new(lang).expect("espeak backend");
+        let toks = g.phonemize(text).expect("phonemize");
+        toks.into_iter().filter(|t| !t.is_punctuation).map(|t| (t.graphemes, t.phonemes)).collect()
+    };
+    let es = words(Es, "Hace -5 °C, el 12/05/1990 a las 14h30 cuesta 3,50 €.");
+    let written: Vec<&str> = es.iter().map(|w| w.0.as_str()).collect();
+    assert_eq!(written, ["Hace", "-5 °C", "el", "12/05/1990", "a", "las", "14h30", "cuesta", "3,50 €"]);
+    for (k, heard) in [(1, "mˈenos θˈinko ɣɾˈaðos θˈelsjus"), (3, "mˈaʝo"), (6, "ˈoɾas"), (8, "ˈeʊɾos kon")]
+    {
+        assert!(es[k].1.contains(heard), "{:?} lacks {heard}", es[k]);
+    }
+    // The other languages: each rewritten symbol is heard.
+    for (lang, text, heard) in [
+        (Fr, "Il fait -5 °C à 14h30.", ["mwˈɛ̃", "sɛlsjˈys", "ˈœʁ"]),
+        (It, "Alle 14.30 ci sono 25 km.", ["kwatːˈordiʧɪ e trˈeːnta", "ventiʧˈinkwe kilˈometrɪ", "ʧɪ"]),
+        (PtBr, "Custa R$ 50, de 5-10 m.", ["xeˈIs", "sˈiŋkw a dˈɛz", "mˈɛtrʊs"]),
+    ] {
+        let phonemes: String = words(lang, text).into_iter().map(|w| w.1 + " ").collect();
+        for h in heard {
+            assert!(phonemes.contains(h), "{lang}: {phonemes} lacks {h}");
+        }
+    }
+}
