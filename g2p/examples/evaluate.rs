@@ -59,6 +59,11 @@ fn main() {
             r.words.per() * 100.0
         );
         println!("  {:<8} {:>7} {:>9.2} {:>8.2}", "all", r.all.words, r.all.word_rate() * 100.0, r.all.per() * 100.0);
+        let (right, distinct) = r.oov_distinct;
+        println!(
+            "  distinct unknown words: {right}/{distinct} read as misaki at every occurrence ({:.2} %)",
+            right as f64 * 100.0 / distinct.max(1) as f64
+        );
         println!(
             "  sentences identical to misaki's output: {:.2} %",
             r.sentences_exact as f64 * 100.0 / r.sentences.max(1) as f64

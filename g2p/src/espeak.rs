@@ -196,8 +196,9 @@ pub(crate) enum Piece<'a> {
     Mark(char),
 }
 
-/// Splits text into word stretches and marks, each with the whitespace that followed it.
-pub(crate) fn split_marks<'a>(text: &'a str) -> Vec<(Piece<'a>, String)> {
+/// Splits text into word stretches and marks, each with the whitespace that followed it. The stop of an
+/// abbreviation of `lang` (`Sr.`, `etc.`, `crate::romance::abbreviation_stop`) stays in its word.
+pub(crate) fn split_marks<'a>(lang: Language, text: &'a str) -> Vec<(Piece<'a>, String)> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut out: Vec<(Piece<'a>, String)> = Vec::new();
     let mut start: Option<usize> = None;
@@ -215,7 +216,9 @@ pub(crate) fn split_marks<'a>(text: &'a str) -> Vec<(Piece<'a>, String)> {
             && chars[k - 1].1.is_ascii_digit()
             && chars.get(k + 1).is_some_and(|n| n.1.is_ascii_digit());
         // `N.º 5`: the abbreviation's stop belongs to it (`romance` reads it *número*).
-        let abbreviation = c == '.' && chars.get(k + 1).is_some_and(|n| matches!(n.1, 'º' | '°'));
+        let abbreviation = c == '.'
+            && (chars.get(k + 1).is_some_and(|n| matches!(n.1, 'º' | '°'))
+                || crate::romance::abbreviation_stop(lang, text, i));
         if is_mark(c) && !between_digits && !abbreviation {
             if let Some(s) = start.take() {
                 flush(&mut out, s, i);
@@ -416,7 +419,7 @@ impl G2p for EspeakG2p {
     }
 
     fn phonemize(&self, text: &str) -> Result<Vec<Token>, G2pError> {
-        pieces_to_tokens(self.language, split_marks(text), |texts| self.raw_ipa_batch(texts))
+        pieces_to_tokens(self.language, split_marks(self.language, text), |texts| self.raw_ipa_batch(texts))
     }
 }
 
@@ -853,7 +856,7 @@ mod tests {
 
     #[test]
     fn splits_marks_but_not_numbers() {
-        let p = split_marks("Hola, ¿qué tal? 3,5 y 1.000.000.");
+        let p = split_marks(Language::Es, "Hola, ¿qué tal? 3,5 y 1.000.000.");
         let kinds: Vec<String> = p
             .iter()
             .map(|(p, ws)| match p {
@@ -862,7 +865,7 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["W(Hola)", "M(,) ", "M(¿)", "W(qué tal)", "M(?) ", "W(3,5 y 1.000.000)", "M(.)"]);
-        assert!(matches!(split_marks("el N.º 5.")[0], (Piece::Words("el N.º 5"), _)));
+        assert!(matches!(split_marks(Language::Es, "el N.º 5.")[0], (Piece::Words("el N.º 5"), _)));
     }
 
     #[test]
@@ -877,7 +880,7 @@ mod tests {
             other => panic!("not expected: {other}"),
         };
         let read = |texts: &[&str]| Ok(texts.iter().map(|t| ipa(t).to_string()).collect());
-        let toks = pieces_to_tokens(Language::Es, split_marks("Hola, ¿qué tal?"), read).unwrap();
+        let toks = pieces_to_tokens(Language::Es, split_marks(Language::Es, "Hola, ¿qué tal?"), read).unwrap();
         // `¿` is kept as a token but is not in the vocabulary, so it is not spoken.
         assert_eq!(crate::join_phonemes(&toks), "ˈola, kˈe tˈal?");
         // Words are tokens of their own where espeak's words line up with the written ones.
@@ -890,13 +893,13 @@ mod tests {
         assert_eq!(words(&toks), pairs(&[("Hola", "ˈola"), ("qué", "kˈe"), ("tal", "tˈal")]));
         // A number espeak reads as two words: each word read alone gives the counts, and the stretch's phonemes
         // are shared out by them.
-        let toks = pieces_to_tokens(Language::Es, split_marks("son 21 euros"), read).unwrap();
+        let toks = pieces_to_tokens(Language::Es, split_marks(Language::Es, "son 21 euros"), read).unwrap();
         assert_eq!(crate::join_phonemes(&toks), "sˈon bˈeinti ˈuno ˈewɾos");
         assert_eq!(words(&toks), pairs(&[("son", "sˈon"), ("21", "bˈeinti ˈuno"), ("euros", "ˈewɾos")]));
         // Where the counts of the words read alone do not add up, the stretch stays one token.
         let joined =
             |texts: &[&str]| Ok(texts.iter().map(|t| if t.contains(' ') { "a b" } else { "x" }.to_string()).collect());
-        let toks = pieces_to_tokens(Language::Es, split_marks("uno dos tres"), joined).unwrap();
+        let toks = pieces_to_tokens(Language::Es, split_marks(Language::Es, "uno dos tres"), joined).unwrap();
         assert_eq!(words(&toks), pairs(&[("uno dos tres", "a b")]));
     }
 

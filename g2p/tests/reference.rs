@@ -148,6 +148,10 @@ fn romance_symbols_are_words_and_keep_their_written_form() {
     {
         assert!(es[k].1.contains(heard), "{:?} lacks {heard}", es[k]);
     }
+    // An abbreviation's stop is not a full stop: one sentence, the title said.
+    let g = warble_g2p::espeak::EspeakG2p::new(Es).expect("espeak backend");
+    let line = join_phonemes(&g.phonemize("El Sr. García llegó, etc. Luego se fue.").expect("phonemize"));
+    assert!(line.starts_with("el seɲˈoɾ ɣaɾθˈia ʎeɣˈo, etθˈeteɾa. "), "{line}");
     // The other languages: each rewritten symbol is heard.
     for (lang, text, heard) in [
         (Fr, "Il fait -5 °C à 14h30.", ["mwˈɛ̃", "sɛlsjˈys", "ˈœʁ"]),

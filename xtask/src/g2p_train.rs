@@ -341,6 +341,13 @@ pub fn run(args: &[String]) -> Result<()> {
         println!("{file}: held-out exact en-us {us:.2} %, en-gb {gb:.2} % ({} readings)", test.len());
         let raw = test.iter().filter(|(w, b, r)| model.read_raw(w, *b).as_deref() == Some(*r)).count();
         println!("  without the one-primary-stress rule: {:.2} %", 100.0 * raw as f64 / test.len() as f64);
+        // The baseline on the same readings: Warble's letter-to-sound rules, the fallback before the learnt reader.
+        for british in [false, true] {
+            let set: Vec<_> = test.iter().filter(|t| t.1 == british).collect();
+            let right = set.iter().filter(|(w, b, r)| warble_g2p::EnglishG2p::letter_rules(w, *b) == *r).count();
+            let dialect = if british { "en-gb" } else { "en-us" };
+            println!("  the letter-to-sound rules, {dialect}: {:.2} %", 100.0 * right as f64 / set.len() as f64);
+        }
         return Ok(());
     }
 

@@ -79,6 +79,10 @@ pub struct Report {
     pub sentences_normalised: usize,
     /// Sentences without normalised tokens that equal misaki's output.
     pub sentences_exact_plain: usize,
+    /// Distinct unknown words (`oov`, case-folded): how many, and how many are read as misaki reads them at every
+    /// occurrence. The corpus repeats a few names many times (*Kalamazoo* 36 times), so the token rate moves with
+    /// one name's stress mark; this is the rate per word.
+    pub oov_distinct: (usize, usize),
     /// Some mismatches, for reading: (category, graphemes, expected, got).
     pub mismatches: Vec<(String, String, String, String)>,
 }
@@ -121,6 +125,8 @@ pub fn evaluate(g2p: &EnglishG2p, refs: &[RefSentence], keep_mismatches: usize) 
     let mut sentences_exact = 0;
     let mut sentences_normalised = 0;
     let mut sentences_exact_plain = 0;
+    // Unknown word (case-folded) → read as misaki at every occurrence so far.
+    let mut oov: BTreeMap<String, bool> = BTreeMap::new();
     for r in refs {
         let marked = g2p.phonemize_marked(&r.text).unwrap_or_default();
         let normalised_here = marked.iter().any(|(_, n)| *n);
@@ -158,6 +164,9 @@ pub fn evaluate(g2p: &EnglishG2p, refs: &[RefSentence], keep_mismatches: usize) 
             let sc = by.entry(cat.clone()).or_default();
             sc.words += 1;
             let d = edit_distance(exp, &got);
+            if cat == "oov" {
+                *oov.entry(graph.to_lowercase()).or_insert(true) &= d == 0;
+            }
             sc.edits += d;
             sc.ref_len += exp.chars().count();
             if d == 0 {
@@ -186,6 +195,7 @@ pub fn evaluate(g2p: &EnglishG2p, refs: &[RefSentence], keep_mismatches: usize) 
         sentences_exact,
         sentences_normalised,
         sentences_exact_plain,
+        oov_distinct: (oov.values().filter(|&&e| e).count(), oov.len()),
         mismatches,
     }
 }

@@ -223,6 +223,13 @@ impl EnglishG2p {
         ps.chars().any(|c| VOWELS.contains(c)).then_some(ps)
     }
 
+    /// How Warble's letter-to-sound rules alone read `word` (no dictionary, no inflection or compound lookup): the
+    /// baseline the learnt reader is measured against on held-out dictionary words (`cargo xtask train-g2p
+    /// --evaluate`).
+    pub fn letter_rules(word: &str, british: bool) -> String {
+        oov::letters(word, british)
+    }
+
     /// Number of dictionary keys loaded (gold and silver together).
     pub fn lexicon_entries(&self) -> usize {
         self.words.dict.entries()

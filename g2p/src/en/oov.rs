@@ -323,7 +323,7 @@ fn fold(c: char) -> char {
     }
 }
 
-fn letters(word: &str, british: bool) -> String {
+pub(super) fn letters(word: &str, british: bool) -> String {
     let lower: String = word.to_lowercase().chars().map(fold).collect();
     let w: Vec<u8> = lower.bytes().filter(|b| b.is_ascii_lowercase()).collect();
     if w.is_empty() {

@@ -1,5 +1,5 @@
-//! Symbols around numbers in Spanish, French, Italian and Portuguese, rewritten as the words a listener expects
-//! before espeak-ng reads the text.
+//! Symbols around numbers and abbreviations in Spanish, French, Italian and Portuguese, rewritten as the words a
+//! listener expects before espeak-ng reads the text.
 //!
 //! espeak-ng (and misaki, which feeds it text as written) reads the digits of these languages well but not the
 //! symbols next to them: `-5 °C` loses its minus and *Celsius* (*cinco grados C*), `14h30` has a letter *h*, `1,80 m`
@@ -13,7 +13,10 @@
 //! (day/month/year with `/`, `.` or `-`); clock times written with `h` (`14h30`, `9h`; Italian `14.30`); degrees
 //! (`°C`, `°F`, `°`); metric units and currencies (`$`, `US$`, `R$`, `€`, `£`) before or after the amount, with the
 //! singular and the article for one (*un metro*, *una hora*, *uma libra*), *un metro ochenta* for `1,80 m` and
-//! *tres euros con cincuenta* for `3,50 €`. Everything else passes unchanged.
+//! *tres euros con cincuenta* for `3,50 €`. Abbreviations (`Sr.`, `Dra.`, `M.`, `Sig.ra`, `Dott.`, `pág.`, `etc.`,
+//! `Av.`): their words (espeak spells `Sr` in Portuguese, cuts `etc` to *etk*), and their stop is not a full stop
+//! ([`abbreviation_stop`]: the reference split *El Sr. García* into two sentences, *el señor. García*).
+//! Everything else passes unchanged.
 
 mod words;
 
@@ -34,12 +37,51 @@ pub fn normalize(lang: Language, stretch: &str) -> Vec<Group> {
     let mut out = Vec::with_capacity(ws.len());
     let mut i = 0;
     while i < ws.len() {
-        let rule = table.and_then(|t| Rules { t, it: lang == Language::It }.at(&ws[i..]));
+        let last = i + 1 == ws.len();
+        let rule = table.and_then(|t| Rules { t, it: lang == Language::It }.at(&ws[i..], last));
         let (n, spoken) = rule.unwrap_or_else(|| (1, ws[i].to_string()));
         out.push(Group { written: ws[i..i + n].join(" "), spoken });
         i += n;
     }
     out
+}
+
+/// Whether the `.` at byte `dot` of `text` belongs to an abbreviation of `lang` (`Sr.`, `Sig.ra`, `etc.`) rather
+/// than ending a clause: inside one always; at its end when it is a title (a name follows) or when what follows
+/// does not start a sentence (a lowercase word, a digit, a comma). At the end of the text it is a full stop.
+pub fn abbreviation_stop(lang: Language, text: &str, dot: usize) -> bool {
+    let Some(t) = words::words(lang) else { return false };
+    if text.as_bytes().get(dot) != Some(&b'.') {
+        return false;
+    }
+    let start = text[..dot]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '.'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text[dot..].find(char::is_whitespace).map_or(text.len(), |i| dot + i);
+    let word = text[start..end].trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '.'));
+    let inner = word.trim_end_matches('.');
+    if dot + 1 < start + inner.len() && abbreviation(t, inner).is_some() {
+        return true;
+    }
+    let Some((_, _, title)) = abbreviation(t, &text[start..=dot]) else { return false };
+    match text[dot + 1..].chars().find(|c| !c.is_whitespace()) {
+        None => false,
+        Some(c) => *title || !c.is_uppercase(),
+    }
+}
+
+/// The entry for `word` (as listed, or capitalised at a sentence start: `Etc.`).
+fn abbreviation<'t>(t: &'t Words, word: &str) -> Option<&'t (&'static str, &'static str, bool)> {
+    let capitalised = |a: &str| {
+        let (mut x, mut y) = (a.chars(), word.chars());
+        match (x.next(), y.next()) {
+            (Some(p), Some(q)) => p.to_uppercase().eq(std::iter::once(q)) && x.eq(y),
+            _ => false,
+        }
+    };
+    t.abbreviations.iter().find(|(a, _, _)| *a == word || capitalised(a))
 }
 
 /// A number as written: digits with `.` or `,` between digit groups.
@@ -93,10 +135,18 @@ struct Rules<'t> {
 }
 
 impl Rules<'_> {
-    /// The rewriting that starts at `ws[0]`: how many words it covers and what espeak reads for them.
-    fn at(&self, ws: &[&str]) -> Option<(usize, String)> {
+    /// The rewriting that starts at `ws[0]`: how many words it covers and what espeak reads for them. `last`:
+    /// `ws[0]` ends its stretch (a stop after it was split off as a sentence end).
+    fn at(&self, ws: &[&str], last: bool) -> Option<(usize, String)> {
         let w = ws[0];
         let next = ws.get(1).copied();
+        // `Sr.`, `Sig.ra`, `etc.`; `etc` whose stop ended the sentence.
+        let dotted = format!("{w}.");
+        if let Some((_, reading, _)) =
+            abbreviation(self.t, w).or_else(|| abbreviation(self.t, &dotted).filter(|e| last && !e.2))
+        {
+            return Some((1, reading.to_string()));
+        }
         // `nº 5`, `N.º5`.
         for mark in ["nº", "Nº", "n.º", "N.º", "n°", "N°"] {
             if let Some(rest) = w.strip_prefix(mark) {
@@ -357,6 +407,42 @@ mod tests {
         ] {
             assert_eq!(spoken(lang, written), expected, "{lang}: {written}");
         }
+    }
+
+    #[test]
+    fn abbreviations_are_said_and_their_stop_ends_nothing() {
+        for (lang, written, expected) in [
+            (Es, "El Sr. García y la Dra. López", "El señor García y la doctora López"),
+            (Es, "ver pág. 5, etc.", "ver página 5, etcétera"),
+            (Fr, "M. Dupont et Mme Martin", "monsieur Dupont et madame Martin"),
+            (It, "il Sig. Rossi e la Dott.ssa Bianchi", "il signor Rossi e la dottoressa Bianchi"),
+            (PtBr, "o Sr. Silva na Av. Paulista", "o senhor Silva na avenida Paulista"),
+            (PtBr, "Etc.", "etcétera"),
+            (Es, "y etc", "y etcétera"),
+        ] {
+            assert_eq!(spoken(lang, written), expected, "{lang}: {written}");
+        }
+        // Only where the language has them, and a title needs its stop (French `M` alone is a letter).
+        assert_eq!(spoken(Fr, "la lettre M"), "la lettre M");
+        assert_eq!(spoken(EnUs, "Sr."), "Sr.");
+        assert_eq!(spoken(Fr, "un tel homme"), "un tel homme");
+        let stop = |lang, text: &str| {
+            text.char_indices()
+                .filter(|(_, c)| *c == '.')
+                .map(|(i, _)| abbreviation_stop(lang, text, i))
+                .collect::<Vec<_>>()
+        };
+        // A title's stop never ends a sentence; `etc.` before a capital or at the end does.
+        assert_eq!(stop(Es, "El Sr. García llegó."), [true, false]);
+        assert_eq!(stop(Es, "Trajo pan, etc. Luego se fue."), [false, false]);
+        assert_eq!(stop(Es, "Trajo pan, etc., y se fue."), [true, false]);
+        assert_eq!(stop(Es, "Vea la pág. 5."), [true, false]);
+        assert_eq!(stop(It, "La Sig.ra Rossi."), [true, false]);
+        assert_eq!(stop(It, "Arriva la Sig.ra."), [true, false]);
+        assert_eq!(stop(Es, "(Dr. No)"), [true]);
+        assert_eq!(stop(Fr, "M. Dupont"), [true]);
+        assert_eq!(stop(EnUs, "Mr. Smith"), [false]);
+        assert_eq!(stop(Es, "Hola."), [false]);
     }
 
     #[test]
