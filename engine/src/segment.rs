@@ -18,7 +18,9 @@
 //!   writer's own segmentation. Blank lines make no empty units.
 //! * **Never a sentence end**:
 //!   - after an abbreviation or title (`Dr. Mr. Mrs. Ms. Prof. St. Jr. Sr. vs. e.g. i.e. a.m. p.m. U.S. Inc.
-//!     Ltd. approx.` and the month abbreviations `Jan.`–`Dec.`, a few more in `ALWAYS_ABBREVIATIONS`);
+//!     Ltd. approx.` and the month abbreviations `Jan.`–`Dec.`, a few more in `ALWAYS_ABBREVIATIONS`; the
+//!     Spanish, French, Italian and Portuguese titles `Sra. Dra. Av. M. Sig. Dott. Ing. …` from
+//!     `warble_g2p::romance::is_title`);
 //!     merging two sentences only makes one unit longer, while a false split breaks a name or a phrase;
 //!   - after single-letter initials and dotted initials (`J. R. R. Tolkien`, `J.R.R.`, `U.K.`); the lone `I` is
 //!     excluded because "…than I." ends sentences far more often than it is an initial;
@@ -602,7 +604,7 @@ impl Segmenter {
             Abbreviation::None
         } else if word == "etc" {
             Abbreviation::Etc
-        } else if ALWAYS_ABBREVIATIONS.contains(&word.as_str()) {
+        } else if ALWAYS_ABBREVIATIONS.contains(&word.as_str()) || warble_g2p::romance::is_title(&word) {
             Abbreviation::Always
         } else if BEFORE_NUMBER_ABBREVIATIONS.contains(&word.as_str()) {
             Abbreviation::BeforeNumber
@@ -786,6 +788,10 @@ mod tests {
             "It weighs approx. 5 kg on Jan. 5 and Dec. 24.",
             "See Fig. 3 and No. 5 on pp. 12 here.",
             "J. R. R. Tolkien and J.R.R. Martin wrote books.",
+            // The Romance titles (`warble_g2p::romance`).
+            "La Sra. López y la Dra. Ruiz viven en la Av. Libertad.",
+            "Il Sig. Rossi e il Dott. Bianchi con l'Ing. Verdi.",
+            "M. Dupont et Mme Martin.",
         ] {
             assert_eq!(texts(text, plain()), [text], "{text}");
         }

@@ -514,6 +514,7 @@ fn is_abbreviation(before: &str) -> bool {
     let w = before.rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
     let wl = w.to_lowercase();
     (w.chars().count() == 1 && w.chars().all(char::is_uppercase))
+        || crate::romance::is_title(&wl)
         || matches!(
             wl.as_str(),
             "mr" | "mrs"
@@ -521,13 +522,8 @@ fn is_abbreviation(before: &str) -> bool {
                 | "dr"
                 | "prof"
                 | "st"
-                | "sr"
-                | "sra"
-                | "srta"
-                | "dra"
                 | "mme"
                 | "mlle"
-                | "m"
                 | "etc"
                 | "e.g"
                 | "i.e"
@@ -536,9 +532,6 @@ fn is_abbreviation(before: &str) -> bool {
                 | "p.m"
                 | "no"
                 | "nº"
-                | "sig"
-                | "dott"
-                | "av"
                 | "ud"
                 | "uds"
         )

@@ -18,6 +18,7 @@
 //! ([`abbreviation_stop`]: the reference split *El Sr. García* into two sentences, *el señor. García*).
 //! Everything else passes unchanged.
 
+mod ordinals;
 mod words;
 
 use crate::Language;
@@ -38,7 +39,12 @@ pub fn normalize(lang: Language, stretch: &str) -> Vec<Group> {
     let mut i = 0;
     while i < ws.len() {
         let last = i + 1 == ws.len();
-        let rule = table.and_then(|t| Rules { t, it: lang == Language::It }.at(&ws[i..], last));
+        let prev = i.checked_sub(1).map(|k| ws[k]);
+        let rule = table.and_then(|t| {
+            ordinals::ordinal(lang, ws[i], prev)
+                .map(|o| (1, o))
+                .or_else(|| Rules { t, it: lang == Language::It }.at(&ws[i..], last))
+        });
         let (n, spoken) = rule.unwrap_or_else(|| (1, ws[i].to_string()));
         out.push(Group { written: ws[i..i + n].join(" "), spoken });
         i += n;
@@ -70,6 +76,17 @@ pub fn abbreviation_stop(lang: Language, text: &str, dot: usize) -> bool {
         None => false,
         Some(c) => *title || !c.is_uppercase(),
     }
+}
+
+/// Whether `word` (lowercase, without its stop: `sra`, `sig`, `dott`) is a title of es/fr/it/pt-br, whose stop
+/// never ends a sentence; for the sentence splitters (`detect`, the engine's segmenter), so that the titles
+/// live in one table.
+pub fn is_title(word: &str) -> bool {
+    [Language::Es, Language::Fr, Language::It, Language::PtBr].iter().filter_map(|&l| words::words(l)).any(|t| {
+        t.abbreviations
+            .iter()
+            .any(|(a, _, title)| *title && a.strip_suffix('.').is_some_and(|a| a.to_lowercase() == word))
+    })
 }
 
 /// The entry for `word` (as listed, or capitalised at a sentence start: `Etc.`).
@@ -443,6 +460,29 @@ mod tests {
         assert_eq!(stop(Fr, "M. Dupont"), [true]);
         assert_eq!(stop(EnUs, "Mr. Smith"), [false]);
         assert_eq!(stop(Es, "Hola."), [false]);
+        assert!(is_title("sra") && is_title("sig") && is_title("dott") && is_title("m") && is_title("av"));
+        assert!(!is_title("etc") && !is_title("mme") && !is_title("sig.ra") && !is_title("hola"));
+    }
+
+    #[test]
+    fn ordinals_and_roman_numerals() {
+        for (lang, written, expected) in [
+            (Fr, "au 2e étage", "au 2ème étage"),
+            (Fr, "la 1re fois", "la première fois"),
+            (Fr, "le 1er mai", "le premier mai"),
+            (Fr, "au XIXe siècle", "au 19ème siècle"),
+            (Fr, "les XVIIe et XVIIIe siècles", "les 17ème et 18ème siècles"),
+            (Fr, "Louis XIV et François Ier", "Louis 14 et François premier"),
+            (Fr, "Malcolm X", "Malcolm X"),
+            (Fr, "MIX", "MIX"),
+            (Fr, "Le MIX et le CD", "Le MIX et le CD"),
+            (Fr, "Ce De Me Ve", "Ce De Me 5ème"),
+            (Es, "el 1er piso y el 3er día", "el primer piso y el tercer día"),
+            (Es, "el 1.º y la 2.ª", "el 1º y la 2ª"),
+            (PtBr, "o 1.º lugar", "o 1º lugar"),
+        ] {
+            assert_eq!(spoken(lang, written), expected, "{lang}: {written}");
+        }
     }
 
     #[test]
