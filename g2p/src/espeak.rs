@@ -274,11 +274,15 @@ pub(crate) fn pieces_to_tokens(
     let unaligned: Vec<usize> = (0..groups.len())
         .filter(|&k| groups[k].len() > 1 && counts[k].iter().sum::<usize>() != word_count(&phonemes[k]))
         .collect();
+    // Only the word timings depend on this second reading: if espeak fails on it (a worker crash on the shorter
+    // input), the stretch stays one token rather than the phonemes already read being lost.
     if !unaligned.is_empty() {
         let texts: Vec<&str> = unaligned.iter().flat_map(|&k| groups[k].iter().map(|g| g.spoken.as_str())).collect();
-        let mut alone = read(&texts)?.into_iter().map(|r| word_count(&map_espeak_ipa(&r)));
-        for &k in &unaligned {
-            counts[k] = groups[k].iter().map(|_| alone.next().unwrap_or(0)).collect();
+        if let Ok(alone) = read(&texts) {
+            let mut alone = alone.into_iter().map(|r| word_count(&map_espeak_ipa(&r)));
+            for &k in &unaligned {
+                counts[k] = groups[k].iter().map(|_| alone.next().unwrap_or(0)).collect();
+            }
         }
     }
     let mut tokens = Vec::with_capacity(pieces.len());
@@ -901,6 +905,14 @@ mod tests {
             |texts: &[&str]| Ok(texts.iter().map(|t| if t.contains(' ') { "a b" } else { "x" }.to_string()).collect());
         let toks = pieces_to_tokens(Language::Es, split_marks(Language::Es, "uno dos tres"), joined).unwrap();
         assert_eq!(words(&toks), pairs(&[("uno dos tres", "a b")]));
+        // A failure of the second reading (words one by one) keeps the phonemes, as one token.
+        let mut calls = 0;
+        let second_fails = |texts: &[&str]| {
+            calls += 1;
+            if calls > 1 { Err(G2pError::Backend("crashed".into())) } else { read(texts) }
+        };
+        let toks = pieces_to_tokens(Language::Es, split_marks(Language::Es, "son 21 euros"), second_fails).unwrap();
+        assert_eq!(words(&toks), pairs(&[("son 21 euros", "sˈon bˈeinti ˈuno ˈewɾos")]));
     }
 
     #[test]
