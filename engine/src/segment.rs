@@ -18,14 +18,14 @@
 //!   writer's own segmentation. Blank lines make no empty units.
 //! * **Never a sentence end**:
 //!   - after an abbreviation or title (`Dr. Mr. Mrs. Ms. Prof. St. Jr. Sr. vs. e.g. i.e. a.m. p.m. U.S. Inc.
-//!     Ltd. approx.` and the month abbreviations `Jan.`–`Dec.`, a few more in `ALWAYS_ABBREVIATIONS`; the
-//!     Spanish, French, Italian and Portuguese titles `Sra. Dra. Av. M. Sig. Dott. Ing. …` from
-//!     `warble_g2p::romance::is_title`);
+//!     Ltd. approx.` and the month abbreviations `Jan.`–`Dec.`, a few more, and the Spanish, French, Italian and
+//!     Portuguese titles `Sra. Dra. Av. M. Sig. Dott. Ing. …`: `warble_g2p::abbreviations`, the one table that
+//!     language detection reads too);
 //!     merging two sentences only makes one unit longer, while a false split breaks a name or a phrase;
 //!   - after single-letter initials and dotted initials (`J. R. R. Tolkien`, `J.R.R.`, `U.K.`); the lone `I` is
 //!     excluded because "…than I." ends sentences far more often than it is an initial;
-//!   - after `No.`, `Fig.`, `pp.`, `vol.` (`BEFORE_NUMBER_ABBREVIATIONS`) *when a number follows* (`No. 5`,
-//!     `Fig. 3`): "The answer is no." is common enough that these words end sentences before anything else;
+//!   - after `No.`, `Fig.`, `pp.`, `vol.` (`warble_g2p::abbreviations::BEFORE_NUMBER`) *when a number follows*
+//!     (`No. 5`, `Fig. 3`): "The answer is no." is common enough that these words end sentences before anything else;
 //!   - after `etc.` unless the next word starts with an uppercase letter (`…pears, etc. Then we left.` ends a
 //!     sentence; `etc. and more` and `etc. 5` do not): `etc.` closes sentences as often as it sits inside them;
 //!   - before a lowercase word (`e.g. the`, `the U.S. economy`, `Wait... what`): sentences start uppercase, so a
@@ -97,16 +97,6 @@ pub enum UnitEnd {
     /// By [`Segmenter::flush`], or the rest of the text at [`Segmenter::finish`].
     Flush,
 }
-
-/// Abbreviations after which a full stop never ends a sentence (compared in lowercase, without the final dot).
-const ALWAYS_ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "mx", "dr", "prof", "st", "jr", "sr", "vs", "e.g", "i.e", "a.m", "p.m", "u.s", "inc", "ltd",
-    "co", "corp", "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt",
-    "gen", "gov", "sen", "rep", "rev", "capt", "col", "lt", "sgt", "hon", "dept", "ph.d", "cf", "al", "viz",
-];
-
-/// Abbreviations that never end a sentence when a number follows (`No. 5`), and may otherwise ("it is no.").
-const BEFORE_NUMBER_ABBREVIATIONS: &[&str] = &["no", "nos", "fig", "figs", "pp", "vol", "vols", "ch", "sec", "eq"];
 
 /// Longest word looked back at for an abbreviation.
 const MAX_ABBREVIATION_CHARS: usize = 12;
@@ -604,9 +594,9 @@ impl Segmenter {
             Abbreviation::None
         } else if word == "etc" {
             Abbreviation::Etc
-        } else if ALWAYS_ABBREVIATIONS.contains(&word.as_str()) || warble_g2p::romance::is_title(&word) {
+        } else if warble_g2p::abbreviations::is_always(&word) {
             Abbreviation::Always
-        } else if BEFORE_NUMBER_ABBREVIATIONS.contains(&word.as_str()) {
+        } else if warble_g2p::abbreviations::BEFORE_NUMBER.contains(&word.as_str()) {
             Abbreviation::BeforeNumber
         } else if word != "i" && word.split('.').all(is_single_letter) {
             Abbreviation::Always // initials: `J.`, `J.R.R.`, `U.K.`

@@ -513,28 +513,12 @@ fn quote_pair(c: char, prev: Option<char>) -> Option<char> {
 fn is_abbreviation(before: &str) -> bool {
     let w = before.rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
     let wl = w.to_lowercase();
+    // Language detection only needs sentences roughly, so `etc.` and `No.` never end one here (the engine's
+    // segmenter looks at the next word for those).
     (w.chars().count() == 1 && w.chars().all(char::is_uppercase))
-        || crate::romance::is_title(&wl)
-        || matches!(
-            wl.as_str(),
-            "mr" | "mrs"
-                | "ms"
-                | "dr"
-                | "prof"
-                | "st"
-                | "mme"
-                | "mlle"
-                | "etc"
-                | "e.g"
-                | "i.e"
-                | "vs"
-                | "a.m"
-                | "p.m"
-                | "no"
-                | "nº"
-                | "ud"
-                | "uds"
-        )
+        || crate::abbreviations::is_always(&wl)
+        || crate::abbreviations::BEFORE_NUMBER.contains(&wl.as_str())
+        || wl == "etc"
 }
 
 fn push_trimmed(out: &mut Vec<Range<usize>>, s: &str, start: usize, end: usize, base: usize) {

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+pub mod abbreviations;
 pub mod detect;
 pub mod espeak;
 pub mod ja;

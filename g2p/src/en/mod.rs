@@ -6,7 +6,7 @@ mod espeak_oov;
 pub mod eval;
 pub mod learnt;
 mod lexicon;
-mod normalize;
+pub(crate) mod normalize;
 mod numbers;
 mod oov;
 mod tagger;

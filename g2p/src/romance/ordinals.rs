@@ -6,6 +6,7 @@
 //! numerals (`XIXe` → *gzix*, `Louis XIV` → *Louis quatorze romain*). These become the forms it reads.
 
 use crate::Language;
+use crate::en::normalize::roman_value;
 
 /// The reading of `w` if it is an ordinal or a Roman numeral to rewrite; `prev` is the word before it (a regnal
 /// number follows a capitalised name: `Louis XIV`).
@@ -39,7 +40,7 @@ fn french(w: &str, prev: Option<&str>) -> Option<String> {
         if letters == 1 && !b"IVX".contains(&w.as_bytes()[0]) {
             return None;
         }
-        (roman(&w[..letters])?, &w[letters..])
+        (roman_value(&w[..letters])?, &w[letters..])
     };
     let roman_written = digits == 0;
     match suffix {
@@ -60,55 +61,18 @@ fn french(w: &str, prev: Option<&str>) -> Option<String> {
     }
 }
 
-/// The value of a Roman numeral written in its one canonical form (`XIV`, not `XIIII` or `IXX`), 1–3999.
-fn roman(s: &str) -> Option<u32> {
-    const DIGITS: [(u32, &str); 13] = [
-        (1000, "M"),
-        (900, "CM"),
-        (500, "D"),
-        (400, "CD"),
-        (100, "C"),
-        (90, "XC"),
-        (50, "L"),
-        (40, "XL"),
-        (10, "X"),
-        (9, "IX"),
-        (5, "V"),
-        (4, "IV"),
-        (1, "I"),
-    ];
-    if s.is_empty() || s.len() > 15 {
-        return None;
-    }
-    let mut rest = s;
-    let mut value = 0;
-    for (v, d) in DIGITS {
-        // At most three of I, X, C, M; one of the others (V, L, D and the two-letter digits).
-        let times = if matches!(d, "I" | "X" | "C" | "M") { 3 } else { 1 };
-        for _ in 0..times {
-            match rest.strip_prefix(d) {
-                Some(r) => {
-                    rest = r;
-                    value += v;
-                }
-                None => break,
-            }
-        }
-    }
-    (rest.is_empty() && value > 0).then_some(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn roman_numerals_in_their_canonical_form() {
+        // The English normaliser's parser, shared: the French readings rely on its canonical-form check.
         for (s, v) in [("I", 1), ("IV", 4), ("XIV", 14), ("XIX", 19), ("XXI", 21), ("MCMXC", 1990), ("MMXXIV", 2024)] {
-            assert_eq!(roman(s), Some(v), "{s}");
+            assert_eq!(roman_value(s), Some(v), "{s}");
         }
         for s in ["", "IIII", "IXX", "VV", "IC", "ABC", "MMMM"] {
-            assert_eq!(roman(s), None, "{s}");
+            assert_eq!(roman_value(s), None, "{s}");
         }
     }
 }
