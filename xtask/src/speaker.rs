@@ -26,6 +26,7 @@ use warble_speaker::prior::{StylePrior, apply_surrogate};
 use warble_speaker::{PACK_ROWS, STYLE_DIM};
 
 use crate::flag;
+use crate::rng::XorShift64;
 
 /// Stock voices kept out of training: both sexes, American, British and four other languages' voices.
 pub const DEFAULT_HOLDOUT: &str = "af_nicole,am_eric,bf_emma,bm_lewis,ff_siwis,if_sara,jm_kumo,zf_xiaoyi";
@@ -54,30 +55,11 @@ pub const TRAIN_TEXTS: &[&str] = &[
     "The girl at the booth sold fifty bonds.",
 ];
 
+/// Standard deviation of the random styles' isotropic part, per style value, at full scale (`--iso`).
+const DEFAULT_ISO: f64 = 0.03;
+
 /// Rows whose mean is a voice's identity: the lengths (20–300 phonemes) speech mostly uses.
 const IDENTITY_ROWS: std::ops::Range<usize> = 20..300;
-
-/// xorshift64: reproducible styles without a dependency.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    pub fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn normal(&mut self) -> f64 {
-        let u = self.uniform().max(1e-300);
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 pub fn identity_of(pack: &[f32]) -> Vec<f32> {
     let n = IDENTITY_ROWS.len() as f32;
@@ -92,9 +74,9 @@ struct Job {
 }
 
 /// The styles rendered: every stock voice, then `n_random` random styles built from the training voices only.
-fn jobs(names: &[String], packs: &[Vec<f32>], train: &[usize], n_random: usize, seed: u64) -> Vec<Job> {
+fn jobs(names: &[String], packs: &[Vec<f32>], train: &[usize], n_random: usize, iso: f64, seed: u64) -> Vec<Job> {
     let d = PACK_ROWS * STYLE_DIM;
-    let mut picks = Rng(0x9e37_79b9_7f4a_7c15 ^ seed);
+    let mut picks = XorShift64(0x9e37_79b9_7f4a_7c15 ^ seed);
     let n_texts = TRAIN_TEXTS.len();
     let mut jobs: Vec<Job> = names
         .iter()
@@ -118,7 +100,7 @@ fn jobs(names: &[String], packs: &[Vec<f32>], train: &[usize], n_random: usize, 
                 .collect()
         })
         .collect();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed);
+    let mut rng = XorShift64(0x9e37_79b9_7f4a_7c15 ^ seed);
     for _ in 0..n_random {
         let (label, mut pack, scale) = if rng.uniform() < 0.5 {
             let k = 2 + rng.below(2);
@@ -148,13 +130,15 @@ fn jobs(names: &[String], packs: &[Vec<f32>], train: &[usize], n_random: usize, 
             }
         }
         for o in off.iter_mut() {
-            *o += (rng.normal() * 0.03 * f64::from(scale)) as f32;
+            *o += (rng.normal() * iso * f64::from(scale)) as f32;
         }
         for row in pack.chunks_exact_mut(STYLE_DIM) {
             for (x, o) in row.iter_mut().zip(&off) {
                 *x += o;
             }
         }
+        // A non-default isotropic part is in the label, so a --data folder made with another is refused.
+        let label = if iso == DEFAULT_ISO { label } else { format!("{label} iso {iso}") };
         jobs.push(Job { label, pack, texts: [0, 0] });
     }
     // The random styles' sentences continue the same generator, after all styles are drawn.
@@ -273,11 +257,22 @@ pub fn run(args: &[String]) -> Result<()> {
     let packs: Vec<Vec<f32>> =
         names.iter().map(|n| Ok(engine.voices().get(n)?.as_slice().to_vec())).collect::<Result<_>>()?;
     let train: Vec<usize> = (0..names.len()).filter(|&i| !holdout.contains(&names[i])).collect();
-    let all_jobs = jobs(&names, &packs, &train, n_random, 1);
+    let iso: f64 = flag(args, "--iso").map(|s| s.parse()).transpose()?.unwrap_or(DEFAULT_ISO);
+    if !(0.0..=0.5).contains(&iso) {
+        bail!(
+            "--iso {iso} is outside 0–0.5 (the isotropic part's per-value standard deviation; default {DEFAULT_ISO})"
+        );
+    }
+    let all_jobs = jobs(&names, &packs, &train, n_random, iso, 1);
 
     render(&engine, &data, &all_jobs)?;
     let clips = embed_all(&engine, &data)?;
-    fit(&names, &packs, &train, &holdout, &clips, n_random, &out)
+    let made_by = if iso == DEFAULT_ISO {
+        format!("cargo xtask train-speaker --styles {n_random}")
+    } else {
+        format!("cargo xtask train-speaker --styles {n_random} --iso {iso}")
+    };
+    fit(&names, &packs, &train, &holdout, &clips, &made_by, &out)
 }
 
 /// One rendered clip: its style id, the style row the model received and its embedding.
@@ -364,7 +359,7 @@ fn fit(
     train: &[usize],
     holdout: &[String],
     clips: &[Clip],
-    n_random: usize,
+    made_by: &str,
     out: &Path,
 ) -> Result<()> {
     let is_held = |label: &str| label.strip_prefix("stock:").is_some_and(|n| holdout.iter().any(|h| h == n));
@@ -443,7 +438,7 @@ fn fit(
         voice_embedding.extend_from_slice(&mean_embedding(&es));
     }
     let metadata: HashMap<String, String> = [
-        ("made_by", format!("cargo xtask train-speaker --styles {n_random}")),
+        ("made_by", made_by.to_string()),
         ("clips", clips.len().to_string()),
         ("ridge_lambda", lambda.to_string()),
         ("validation_cosine", format!("{val_cos:.4}")),
