@@ -184,7 +184,7 @@ impl StylePrior {
     /// `ε` the rest); returns each voice's `(|z| / √(V−2), |ε|)`, i.e. `|z|` in units of the stock voices' own
     /// distance from their mean. A voice not in the prior sits about this far out, so caps well below these
     /// values keep a clone from reaching it.
-    pub fn leave_one_out_spread(&self) -> Vec<(f32, f32)> {
+    pub fn leave_one_out_spread(&self) -> Result<Vec<(f32, f32)>, SpeakerError> {
         let ids: Vec<Vec<f64>> =
             self.voice_identity.chunks_exact(STYLE_DIM).map(|v| v.iter().map(|&x| f64::from(x)).collect()).collect();
         let n = ids.len();
@@ -203,12 +203,12 @@ impl StylePrior {
                 let mut a: Vec<f64> = (0..k * k).map(|e| dot(&dev[e / k], &dev[e % k])).collect();
                 (0..k).for_each(|d| a[d * k + d] += 1e-3);
                 let mut z: Vec<f64> = dev.iter().map(|d| dot(d, &x)).collect();
-                solve_spd(&mut a, k, &mut z);
+                solve_spd(&mut a, k, &mut z, 1)?;
                 let mut r = x;
                 for (zv, d) in z.iter().zip(&dev) {
                     r.iter_mut().zip(d).for_each(|(ri, di)| *ri -= zv * di);
                 }
-                ((dot(&z, &z).sqrt() / scale) as f32, (dot(&r, &r).sqrt() / f64::from(self.iso_std)) as f32)
+                Ok(((dot(&z, &z).sqrt() / scale) as f32, (dot(&r, &r).sqrt() / f64::from(self.iso_std)) as f32))
             })
             .collect()
     }
@@ -229,21 +229,34 @@ impl StylePrior {
     }
 }
 
-/// Solves `A x = b` in place for a symmetric positive definite `A` (`n × n`) by Cholesky; `b` becomes `x`.
-fn solve_spd(a: &mut [f64], n: usize, b: &mut [f64]) {
+/// Solves `A X = B` in place for a symmetric positive definite `A` (`n × n`, row-major) and `B` (`n × m`,
+/// row-major) by Cholesky: `A` becomes its factor `L` (lower triangle), `B` becomes `X`. The one SPD solver the
+/// cloning code uses (the prior's leave-one-out fit, `train-speaker`'s ridge fit, the search's slope refit).
+pub fn solve_spd(a: &mut [f64], n: usize, b: &mut [f64], m: usize) -> Result<(), SpeakerError> {
+    if a.len() != n * n || b.len() != n * m {
+        return Err(bad(format!("solve_spd: A holds {} values and B {}, not {n}×{n} and {n}×{m}", a.len(), b.len())));
+    }
     for j in 0..n {
-        let d = (a[j * n + j] - (0..j).map(|k| a[j * n + k] * a[j * n + k]).sum::<f64>()).max(1e-300).sqrt();
+        let d = a[j * n + j] - (0..j).map(|k| a[j * n + k] * a[j * n + k]).sum::<f64>();
+        // NaN fails this test too.
+        if d.is_nan() || d <= 0.0 {
+            return Err(bad(format!("a ridge system is not positive definite at row {j} (pivot {d})")));
+        }
+        let d = d.sqrt();
         a[j * n + j] = d;
         for i in j + 1..n {
             a[i * n + j] = (a[i * n + j] - (0..j).map(|k| a[i * n + k] * a[j * n + k]).sum::<f64>()) / d;
         }
     }
-    for i in 0..n {
-        b[i] = (b[i] - (0..i).map(|k| a[i * n + k] * b[k]).sum::<f64>()) / a[i * n + i];
+    for c in 0..m {
+        for i in 0..n {
+            b[i * m + c] = (b[i * m + c] - (0..i).map(|k| a[i * n + k] * b[k * m + c]).sum::<f64>()) / a[i * n + i];
+        }
+        for i in (0..n).rev() {
+            b[i * m + c] = (b[i * m + c] - (i + 1..n).map(|k| a[k * n + i] * b[k * m + c]).sum::<f64>()) / a[i * n + i];
+        }
     }
-    for i in (0..n).rev() {
-        b[i] = (b[i] - (i + 1..n).map(|k| a[k * n + i] * b[k]).sum::<f64>()) / a[i * n + i];
-    }
+    Ok(())
 }
 
 /// `[s, 1] · W` for a surrogate `W` of shape `[257, 256]` (also used while fitting one).
@@ -282,11 +295,29 @@ mod tests {
     }
 
     #[test]
+    fn solve_spd_solves_several_right_hand_sides_and_refuses_what_it_cannot() {
+        // A = [[4, 2, 0], [2, 5, 1], [0, 1, 3]]; B's columns are A·[1, 2, 3] and A·[-1, 0, 2].
+        let a0 = [4.0, 2.0, 0.0, 2.0, 5.0, 1.0, 0.0, 1.0, 3.0];
+        let want = [[1.0, -1.0], [2.0, 0.0], [3.0, 2.0]];
+        let mut b: Vec<f64> =
+            (0..3).flat_map(|i| (0..2).map(move |c| (0..3).map(|k| a0[i * 3 + k] * want[k][c]).sum::<f64>())).collect();
+        let mut a = a0.to_vec();
+        solve_spd(&mut a, 3, &mut b, 2).unwrap();
+        for (got, w) in b.iter().zip(want.iter().flatten()) {
+            assert!((got - w).abs() < 1e-12, "{b:?}");
+        }
+        let indefinite = || vec![1.0, 2.0, 2.0, 1.0];
+        assert!(solve_spd(&mut indefinite(), 2, &mut [1.0, 1.0], 1).is_err());
+        assert!(solve_spd(&mut [f64::NAN], 1, &mut [1.0], 1).is_err());
+        assert!(solve_spd(&mut indefinite(), 2, &mut [1.0], 1).is_err(), "B of the wrong size");
+    }
+
+    #[test]
     fn real_voices_lie_outside_the_stock_span() {
         // Measured on the shipped prior (numpy gives the same): each training voice, left out, is
         // |z| 0.70–1.37 stock distances and |ε| up to 39 iso units (median 22.6) from the others' span.
         let p = StylePrior::embedded().unwrap();
-        let spread = p.leave_one_out_spread();
+        let spread = p.leave_one_out_spread().unwrap();
         assert_eq!(spread.len(), p.voices());
         let mut eps: Vec<f32> = spread.iter().map(|s| s.1).collect();
         eps.sort_by(f32::total_cmp);

@@ -104,19 +104,26 @@ pub fn run(args: &[String]) -> Result<()> {
         "| target | true voice | best stock | best 50/50 blend | clone (held-out text) | clone (fitting text) | s per clone | distance / stock spacing |\n|---|---|---|---|---|---|---|---|\n",
     );
     let mut gains = Vec::new();
+    let mut traces: Vec<Vec<f32>> = Vec::new();
     for t in &targets {
         let reference = prepare_reference(&t.reference)?;
         let r = engine.speaker_embedding(&reference.samples)?;
         let score = |audio: &[f32]| -> Result<f32> { Ok(cosine(&engine.output_embedding(audio)?, &r)) };
         let clock = Instant::now();
         let file_name = t.name.replace([' ', '+', ':', ','], "_");
+        let mut trace = Vec::new();
         let voice = engine.clone_voice(
             &reference,
             &file_name,
             &CloneOptions { evaluations, refit_slope: !no_refit, z_cap, eps_cap },
-            &mut |_| {},
+            &mut |p| trace.push(p.best),
         )?;
         let secs = clock.elapsed().as_secs_f64();
+        // How the search's best (fitting text) grows with the renders spent: where it stalls says what more
+        // renders would buy.
+        let shown: Vec<String> = trace.iter().map(|b| format!("{b:.3}")).collect();
+        eprintln!("  {} best after each render: {}", t.name, shown.join(" "));
+        traces.push(trace);
         let pack_path = out.join(format!("{file_name}.bin"));
         voice.pack.write_bin(&pack_path)?;
         let clone_audio = speak(&engine, pack_path.to_str().context("output path is not UTF-8")?, EVAL_TEXT)?;
@@ -156,6 +163,10 @@ pub fn run(args: &[String]) -> Result<()> {
         table,
         "\nmean gain of the clone over the best stock voice: {mean_gain:+.3} ({evaluations} evaluations per clone)"
     );
+    for k in [8, 12, 16, 20, 24, 32].into_iter().filter(|&k| k <= evaluations) {
+        let at_k = traces.iter().map(|t| t[k.min(t.len()) - 1]).sum::<f32>() / traces.len().max(1) as f32;
+        let _ = writeln!(table, "mean best (fitting text) after {k} renders: {at_k:.3}");
+    }
     std::fs::write(out.join("summary.md"), &table)?;
     println!("{table}");
     Ok(())

@@ -10,9 +10,9 @@
 //!    pattern. Voices named by `--holdout` are left out of everything but their own stock renders, so that clones
 //!    of them can be evaluated honestly (`cargo xtask clone-eval`).
 //!
-//! Usage: `cargo xtask train-speaker [--data DIR] [--styles N] [--holdout a,b] [--out FILE]` with
-//! `WARBLE_MODEL_DIR` set. Defaults: 600 random styles (1,308 clips, ~30 min on 2 cores), the held-out voices of
-//! `DEFAULT_HOLDOUT`, `speaker/assets/style_prior.safetensors`.
+//! Usage: `cargo xtask train-speaker [--data DIR] [--styles N] [--iso X] [--holdout a,b] [--out FILE]` with
+//! `WARBLE_MODEL_DIR` set. Defaults (the shipped prior's): 600 random styles (1,308 clips, ~33 min on 2 cores),
+//! isotropic part 0.07, the held-out voices of `DEFAULT_HOLDOUT`, `speaker/assets/style_prior.safetensors`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use warble_engine::{Engine, EngineOptions, Language, SourceNoise, g2p_for, phonemize_line};
-use warble_speaker::prior::{StylePrior, apply_surrogate};
+use warble_speaker::prior::{StylePrior, apply_surrogate, solve_spd};
 use warble_speaker::{PACK_ROWS, STYLE_DIM};
 
 use crate::flag;
@@ -55,8 +55,13 @@ pub const TRAIN_TEXTS: &[&str] = &[
     "The girl at the booth sold fifty bonds.",
 ];
 
-/// Standard deviation of the random styles' isotropic part, per style value, at full scale (`--iso`).
-const DEFAULT_ISO: f64 = 0.03;
+/// Standard deviation of the random styles' isotropic part, per style value, at full scale (`--iso`): the size
+/// of real voices' part outside the stock voices' span (their per-value spread is 0.04–0.12, median 0.07).
+const DEFAULT_ISO: f64 = 0.07;
+
+/// The isotropic part of the first prior's renders, which carry no `iso` in their labels; every other value is
+/// named in the label, so a `--data` folder rendered with another value is refused rather than mixed in.
+const UNLABELLED_ISO: f64 = 0.03;
 
 /// Rows whose mean is a voice's identity: the lengths (20–300 phonemes) speech mostly uses.
 const IDENTITY_ROWS: std::ops::Range<usize> = 20..300;
@@ -137,8 +142,7 @@ fn jobs(names: &[String], packs: &[Vec<f32>], train: &[usize], n_random: usize, 
                 *x += o;
             }
         }
-        // A non-default isotropic part is in the label, so a --data folder made with another is refused.
-        let label = if iso == DEFAULT_ISO { label } else { format!("{label} iso {iso}") };
+        let label = if iso == UNLABELLED_ISO { label } else { format!("{label} iso {iso}") };
         jobs.push(Job { label, pack, texts: [0, 0] });
     }
     // The random styles' sentences continue the same generator, after all styles are drawn.
@@ -146,45 +150,6 @@ fn jobs(names: &[String], packs: &[Vec<f32>], train: &[usize], n_random: usize, 
         job.texts = [rng.below(n_texts), rng.below(n_texts)];
     }
     jobs
-}
-
-/// Solves `A x = B` for symmetric positive definite `A` (`n × n`) and `B` (`n × m`) by Cholesky, in place.
-pub fn solve_spd(a: &mut [f64], n: usize, b: &mut [f64], m: usize) -> Result<()> {
-    for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
-        if d <= 0.0 {
-            bail!("the ridge system is not positive definite at row {j}");
-        }
-        let d = d.sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = s / d;
-        }
-    }
-    for c in 0..m {
-        for i in 0..n {
-            let mut s = b[i * m + c];
-            for k in 0..i {
-                s -= a[i * n + k] * b[k * m + c];
-            }
-            b[i * m + c] = s / a[i * n + i];
-        }
-        for i in (0..n).rev() {
-            let mut s = b[i * m + c];
-            for k in i + 1..n {
-                s -= a[k * n + i] * b[k * m + c];
-            }
-            b[i * m + c] = s / a[i * n + i];
-        }
-    }
-    Ok(())
 }
 
 /// Ridge regression `[x, 1] → y`: returns `W` as `[(dx + 1), dy]`.
@@ -267,11 +232,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     render(&engine, &data, &all_jobs)?;
     let clips = embed_all(&engine, &data)?;
-    let made_by = if iso == DEFAULT_ISO {
-        format!("cargo xtask train-speaker --styles {n_random}")
-    } else {
-        format!("cargo xtask train-speaker --styles {n_random} --iso {iso}")
-    };
+    let made_by = format!("cargo xtask train-speaker --styles {n_random} --iso {iso}");
     fit(&names, &packs, &train, &holdout, &clips, &made_by, &out)
 }
 

@@ -1,5 +1,7 @@
 //! Cloning's slope refit: how wrong the shared surrogate is near one target, from the search's own renders.
 
+use warble_speaker::prior::solve_spd;
+
 use super::dot;
 
 /// The surrogate's error near the best render, learnt from this target's own renders.
@@ -39,7 +41,11 @@ impl Correction {
         let mut gram: Vec<f32> = (0..k * k).map(|ij| dot(&ds[ij / k], &ds[ij % k])).collect();
         let lambda = SLOPE_RIDGE * (0..k).map(|i| gram[i * k + i]).sum::<f32>() / k.max(1) as f32;
         (0..k).for_each(|i| gram[i * k + i] += lambda.max(1e-9));
-        Self { s0, r0, ds, dr, m: invert_spd(&gram, k) }
+        match invert_spd(&gram, k) {
+            Some(m) => Self { s0, r0, ds, dr, m },
+            // Steps that cannot be solved for teach nothing: keep the error at the best render only.
+            None => Self { s0, r0, ds: Vec::new(), dr: Vec::new(), m: Vec::new() },
+        }
     }
 
     /// The modelled error at identity `s`.
@@ -71,28 +77,13 @@ impl Correction {
     }
 }
 
-/// Inverse of a symmetric positive-definite k × k matrix (Gauss–Jordan; k is at most a few dozen).
-fn invert_spd(a: &[f32], k: usize) -> Vec<f32> {
-    let mut a: Vec<f64> = a.iter().map(|&x| x as f64).collect();
+/// Inverse of a symmetric positive-definite k × k matrix: `warble_speaker`'s Cholesky solve against the
+/// identity, in f64. `None` when the matrix is not positive definite (renders holding NaN, say).
+fn invert_spd(a: &[f32], k: usize) -> Option<Vec<f32>> {
+    let mut a: Vec<f64> = a.iter().map(|&x| f64::from(x)).collect();
     let mut inv: Vec<f64> = (0..k * k).map(|ij| if ij / k == ij % k { 1.0 } else { 0.0 }).collect();
-    for c in 0..k {
-        // Ridge keeps the pivots positive; no row exchange is needed.
-        let p = a[c * k + c];
-        for j in 0..k {
-            a[c * k + j] /= p;
-            inv[c * k + j] /= p;
-        }
-        for r in 0..k {
-            let f = a[r * k + c];
-            if r != c && f != 0.0 {
-                for j in 0..k {
-                    a[r * k + j] -= f * a[c * k + j];
-                    inv[r * k + j] -= f * inv[c * k + j];
-                }
-            }
-        }
-    }
-    inv.into_iter().map(|x| x as f32).collect()
+    solve_spd(&mut a, k, &mut inv, k).ok()?;
+    Some(inv.into_iter().map(|x| x as f32).collect())
 }
 
 #[cfg(test)]
@@ -123,13 +114,26 @@ mod tests {
         let rows = vectors(3, k, 9);
         let mut a: Vec<f32> = (0..k * k).map(|ij| dot(&rows[ij / k], &rows[ij % k])).collect();
         (0..k).for_each(|i| a[i * k + i] += 0.1);
-        let inv = invert_spd(&a, k);
+        let inv = invert_spd(&a, k).unwrap();
         for i in 0..k {
             for j in 0..k {
                 let v: f32 = (0..k).map(|t| a[i * k + t] * inv[t * k + j]).sum();
                 assert!((v - if i == j { 1.0 } else { 0.0 }).abs() < 1e-4, "({i},{j}) {v}");
             }
         }
+    }
+
+    /// A render holding NaN (a failed clip) makes the steps unsolvable: the refit keeps the best render's error
+    /// instead of spreading NaN through every later prediction.
+    #[test]
+    fn an_unsolvable_refit_falls_back_to_the_best_error() {
+        let dim = 4;
+        let mut renders: Vec<(Vec<f32>, Vec<f32>)> = vectors(13, 3, dim).into_iter().zip(vectors(17, 3, dim)).collect();
+        renders[1].0[0] = f32::NAN;
+        let fix = Correction::fit(&renders, 0, true);
+        assert_eq!(fix.at(&renders[2].0), renders[0].1);
+        assert!(fix.pull(&[1.0; 4]).iter().all(|&g| g == 0.0));
+        assert!(invert_spd(&[1.0, 2.0, 2.0, 1.0], 2).is_none(), "an indefinite matrix has no Cholesky factor");
     }
 
     /// Renders whose error grows linearly with the identity: the refit explains them (up to the ridge), predicts
