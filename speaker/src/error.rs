@@ -61,6 +61,15 @@ pub enum SpeakerError {
     #[error("voice-cloning style prior: {detail} (rebuild it with `cargo xtask train-speaker`)")]
     Prior { detail: String },
 
+    /// A least-squares system of the cloning fits (the prior's leave-one-out spread, `train-speaker`'s ridge fit,
+    /// the search's slope refit) that [`crate::prior::solve_spd`] cannot solve: not symmetric positive definite
+    /// (the data hold NaN or are degenerate) or of mismatched sizes.
+    #[error(
+        "cannot solve a {n}×{n} least-squares system: {detail}; check the renders or embeddings it was built \
+         from for NaN values"
+    )]
+    Solve { n: usize, detail: String },
+
     /// A reference recording (voice cloning) that does not exist.
     #[error("reference audio not found: {path} ({detail}); check the file name and folder")]
     AudioNotFound { path: PathBuf, detail: String },

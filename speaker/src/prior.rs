@@ -234,13 +234,15 @@ impl StylePrior {
 /// cloning code uses (the prior's leave-one-out fit, `train-speaker`'s ridge fit, the search's slope refit).
 pub fn solve_spd(a: &mut [f64], n: usize, b: &mut [f64], m: usize) -> Result<(), SpeakerError> {
     if a.len() != n * n || b.len() != n * m {
-        return Err(bad(format!("solve_spd: A holds {} values and B {}, not {n}×{n} and {n}×{m}", a.len(), b.len())));
+        let detail = format!("A holds {} values and B {}, not {n}×{n} and {n}×{m}", a.len(), b.len());
+        return Err(SpeakerError::Solve { n, detail });
     }
     for j in 0..n {
         let d = a[j * n + j] - (0..j).map(|k| a[j * n + k] * a[j * n + k]).sum::<f64>();
         // NaN fails this test too.
         if d.is_nan() || d <= 0.0 {
-            return Err(bad(format!("a ridge system is not positive definite at row {j} (pivot {d})")));
+            let detail = format!("not positive definite at row {j} (pivot {d})");
+            return Err(SpeakerError::Solve { n, detail });
         }
         let d = d.sqrt();
         a[j * n + j] = d;
@@ -307,9 +309,12 @@ mod tests {
             assert!((got - w).abs() < 1e-12, "{b:?}");
         }
         let indefinite = || vec![1.0, 2.0, 2.0, 1.0];
-        assert!(solve_spd(&mut indefinite(), 2, &mut [1.0, 1.0], 1).is_err());
-        assert!(solve_spd(&mut [f64::NAN], 1, &mut [1.0], 1).is_err());
-        assert!(solve_spd(&mut indefinite(), 2, &mut [1.0], 1).is_err(), "B of the wrong size");
+        let refused = |r: Result<(), SpeakerError>| matches!(r, Err(SpeakerError::Solve { .. }));
+        assert!(refused(solve_spd(&mut indefinite(), 2, &mut [1.0, 1.0], 1)));
+        assert!(refused(solve_spd(&mut [f64::NAN], 1, &mut [1.0], 1)));
+        assert!(refused(solve_spd(&mut indefinite(), 2, &mut [1.0], 1)), "B of the wrong size");
+        let e = solve_spd(&mut [f64::NAN], 1, &mut [1.0], 1).unwrap_err().to_string();
+        assert!(e.contains("1×1") && e.contains("NaN"), "{e}");
     }
 
     #[test]

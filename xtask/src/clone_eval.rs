@@ -164,7 +164,9 @@ pub fn run(args: &[String]) -> Result<()> {
         "\nmean gain of the clone over the best stock voice: {mean_gain:+.3} ({evaluations} evaluations per clone)"
     );
     for k in [8, 12, 16, 20, 24, 32].into_iter().filter(|&k| k <= evaluations) {
-        let at_k = traces.iter().map(|t| t[k.min(t.len()) - 1]).sum::<f32>() / traces.len().max(1) as f32;
+        // Every trace holds `evaluations` renders (the filter keeps k within them).
+        let at_k: Vec<f32> = traces.iter().filter_map(|t| t.get(k - 1).copied()).collect();
+        let at_k = at_k.iter().sum::<f32>() / at_k.len().max(1) as f32;
         let _ = writeln!(table, "mean best (fitting text) after {k} renders: {at_k:.3}");
     }
     std::fs::write(out.join("summary.md"), &table)?;
