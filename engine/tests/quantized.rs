@@ -64,19 +64,19 @@ fn quantized_files_load_report_their_precisions_and_speak() {
         // Where the CPU has no SIMD integer kernel the INT8 layers compute in f32 (faster there).
         assert_eq!(
             e.uses_int8_kernels(),
-            warble_quant::conv::Kernel::simd_available(),
+            warble_acoustic::nn::host_int8(e.model().device()),
             "{scheme}: the INT8 convolutions are in use exactly where a SIMD kernel runs them"
         );
         // The predictor's N branch stored INT8 (int8; INT4 in int4-mixed) runs on the INT8 kernel in every call.
         assert_eq!(
             e.model().int8_energy,
-            scheme == Scheme::Int8 && warble_quant::conv::Kernel::simd_available(),
+            scheme == Scheme::Int8 && warble_acoustic::nn::host_int8(e.model().device()),
             "{scheme}: the N branch's INT8 copies in every call"
         );
         // ALBERT's layers, `bert_encoder` and the LSTM input projections stored below f32 compute in BF16 where
         // the CPU has AVX-512 BF16: in int8, all but ALBERT's four attention projections (kept f32 by the policy).
         let bf16 = e.bf16_layers();
-        if warble_quant::bf16::Bf16Kernel::simd_available() {
+        if warble_acoustic::nn::host_bf16(e.model().device()) {
             let attention = bf16.iter().filter(|k| k.contains(".attention.")).count();
             let expected_attention = if scheme == Scheme::Int8 { 0 } else { 4 };
             assert_eq!(attention, expected_attention, "{scheme}: {bf16:?}");
@@ -124,7 +124,7 @@ fn quantized_files_load_report_their_precisions_and_speak() {
 #[test]
 fn int8_albert_keeps_the_durations() {
     let model = model();
-    if !warble_quant::conv::Kernel::simd_available() || model.device() != &burn::tensor::Device::flex() {
+    if !warble_acoustic::nn::host_int8(model.device()) {
         assert!(model.acoustic.bert.layer.ffn.int8.is_none(), "INT8 copies exist only where a SIMD kernel runs them");
         return;
     }
@@ -161,7 +161,7 @@ fn int8_albert_keeps_the_durations() {
 #[test]
 fn int8_curves_keep_the_pitch() {
     let model = model();
-    if !warble_quant::conv::Kernel::simd_available() || model.device() != &burn::tensor::Device::flex() {
+    if !warble_acoustic::nn::host_int8(model.device()) {
         assert!(model.acoustic.predictor.f0.blocks[0].conv1.int8.is_none(), "INT8 copies only with a SIMD kernel");
         return;
     }

@@ -284,9 +284,9 @@ fn an_int8_first_call_changes_only_that_call_and_leaves_no_click() {
     assert!(second < a.audio.len(), "the text was spoken in one call");
     let fade = WindowPolicy::default().fade_samples;
     let differ = a.audio.iter().zip(&b.audio).rposition(|(x, y)| x != y).map_or(0, |i| i + 1);
-    if !warble_quant::conv::Kernel::simd_available() {
-        // No SIMD integer kernel on this CPU (no AVX-512 VNNI or AVX-VNNI): the vocoder stays f32 everywhere
-        // (`Generator`'s INT8 copies are not made), so the first call must be exactly the f32 one.
+    if !warble_acoustic::nn::host_int8(engine().model().device()) {
+        // No INT8 host kernels here (the engine's one switch: a device other than the CPU, or a CPU without
+        // AVX-512 VNNI or AVX-VNNI): the vocoder makes no INT8 copies, so the first call must be exactly the f32 one.
         assert_eq!(differ, 0, "without a SIMD integer kernel the first call must stay f32");
         return;
     }
