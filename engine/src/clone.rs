@@ -4,7 +4,8 @@
 //! GE2E, and the search stays inside the region real voices occupy (`warble_speaker::prior`). Renders are the cost
 //! (~1 s each on 2 cores), so they are spent carefully:
 //! 1. The reference's embedding is compared with the training voices' stored embeddings; the closest three are
-//!    the first candidates.
+//!    the first candidates. The prior also stores each training voice's embedding on the fitting sentences,
+//!    rendered exactly as a candidate is ([`Engine::fit_embeddings`]), so these three cost no render.
 //! 2. The prior's *surrogate* (a linear map style → embedding) proposes an identity by gradient ascent from the
 //!    closest voice; it is the fourth candidate.
 //! 3. Then, around the best render so far, the surrogate — corrected by what every render so far has shown of its
@@ -20,10 +21,10 @@
 //! units (median 22.6, 90th percentile 33.9) from their span (`StylePrior::leave_one_out_spread`); the caps hold
 //! 38 of the 46 left-out voices (the caps used before 2026-12-06, 1.15 and 8, held 4).
 
-use warble_speaker::prior::{EMBED_DIM, StylePrior};
+use warble_speaker::prior::{EMBED_DIM, FitEmbeddings, StylePrior};
 use warble_speaker::{Reference, STYLE_DIM, SpeakerEncoder, VoicePack, cosine, resample};
 
-use crate::{Engine, EngineError, Language, SourceNoise, g2p_for, phonemize_line};
+use crate::{Engine, EngineError, Language, SourceNoise, TextFeatures, g2p_for, phonemize_line};
 
 mod correction;
 use correction::Correction;
@@ -35,7 +36,8 @@ const FIT_TEXTS: &[&str] =
 /// How a clone is searched.
 #[derive(Debug, Clone)]
 pub struct CloneOptions {
-    /// Candidates rendered and judged (each renders the two fitting sentences, ~2.4 s on 2 cores). The default,
+    /// Candidates judged (each renders the two fitting sentences, ~1.5–2.5 s on 2 cores, except the first three,
+    /// stock voices, which the prior's stored renders score: [`StylePrior::fit`]). The default,
     /// 20, keeps a clone under a minute here: the search's best grows by 0.002 on average from the 20th render to
     /// the 24th and by 0.001 from the 24th to the 32nd (13 targets; `cargo xtask clone-eval` prints the trace).
     pub evaluations: usize,
@@ -118,7 +120,8 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 struct Search<'a> {
     engine: &'a Engine,
     prior: &'a StylePrior,
-    tokens: Vec<Vec<i64>>,
+    /// ALBERT's features of each fitting sentence (style-independent: computed once per search).
+    texts: Vec<TextFeatures>,
     /// Row pattern averaged over the fitting sentences' lengths (the surrogate's input is `identity + this`).
     pattern: Vec<f32>,
     target: [f32; EMBED_DIM],
@@ -126,20 +129,48 @@ struct Search<'a> {
     eps_cap: f32,
 }
 
-impl Search<'_> {
+impl<'a> Search<'a> {
+    fn new(
+        engine: &'a Engine,
+        prior: &'a StylePrior,
+        target: [f32; EMBED_DIM],
+        opts: &CloneOptions,
+    ) -> Result<Self, EngineError> {
+        let g2p = g2p_for(Language::EnUs)?;
+        let tokens: Vec<Vec<i64>> = FIT_TEXTS
+            .iter()
+            .map(|t| Ok(engine.vocab().encode(&phonemize_line(g2p.as_ref(), t)?)))
+            .collect::<Result<_, EngineError>>()?;
+        let mut pattern = vec![0f32; STYLE_DIM];
+        for t in &tokens {
+            let n = t.len();
+            for (p, x) in pattern.iter_mut().zip(&prior.row_pattern[(n - 1) * STYLE_DIM..n * STYLE_DIM]) {
+                *p += x / tokens.len() as f32;
+            }
+        }
+        let texts = tokens.iter().map(|t| engine.model().text_features(t)).collect();
+        Ok(Search { engine, prior, texts, pattern, target, z_cap: opts.z_cap, eps_cap: opts.eps_cap })
+    }
+
     /// Renders the fitting sentences with an identity and embeds them as one utterance.
     fn judge(&self, identity: &[f32]) -> Result<[f32; EMBED_DIM], EngineError> {
         let mut audio = Vec::new();
-        for t in &self.tokens {
-            let n = t.len();
+        for t in &self.texts {
+            let n = t.token_ids().len();
             let row: Vec<f32> = identity
                 .iter()
                 .zip(&self.prior.row_pattern[(n - 1) * STYLE_DIM..n * STYLE_DIM])
                 .map(|(s, p)| s + p)
                 .collect();
-            audio.extend(self.engine.model().synthesize(t, &row, 1.0, SourceNoise::Seeded(0)).audio);
+            audio.extend(self.engine.model().synthesize_features(t, &row, 1.0, SourceNoise::Seeded(0)).audio);
         }
         self.engine.output_embedding(&audio)
+    }
+
+    /// The judge's embedding of training voice `v` as a candidate (what the prior stores: [`StylePrior::fit`]).
+    fn stock_render(&self, v: usize) -> Result<[f32; EMBED_DIM], EngineError> {
+        let p = Point { z: self.prior.voice_coordinates(v), eps: vec![0f32; STYLE_DIM] };
+        self.judge(&self.identity(&p))
     }
 
     fn identity(&self, p: &Point) -> Vec<f32> {
@@ -253,6 +284,23 @@ impl Engine {
         self.speaker_embedding(&warble_speaker::mel::normalize_volume(&wav, -30.0, true))
     }
 
+    /// Each training voice of `prior` rendered on the search's fitting sentences exactly as a candidate is (its
+    /// identity at [`StylePrior::voice_coordinates`], the row pattern, seeded source noise) and embedded: what
+    /// `cargo xtask train-speaker` stores in the prior ([`StylePrior::fit`]). ~2.4 s per voice on 2 cores.
+    pub fn fit_embeddings(&self, prior: &StylePrior) -> Result<FitEmbeddings, EngineError> {
+        let search = Search::new(self, prior, [0.0; EMBED_DIM], &CloneOptions::default())?;
+        let mut embedding = Vec::with_capacity(prior.voices() * EMBED_DIM);
+        for v in 0..prior.voices() {
+            embedding.extend_from_slice(&search.stock_render(v)?);
+        }
+        Ok(FitEmbeddings { texts: FIT_TEXTS.iter().map(|t| t.to_string()).collect(), embedding })
+    }
+
+    /// [`Engine::fit_embeddings`] of training voice `v` alone.
+    pub fn fit_embedding(&self, prior: &StylePrior, v: usize) -> Result<[f32; EMBED_DIM], EngineError> {
+        Search::new(self, prior, [0.0; EMBED_DIM], &CloneOptions::default())?.stock_render(v)
+    }
+
     /// Clones the voice of a prepared reference (`warble_speaker::load_references`) into a voice pack named `name`.
     pub fn clone_voice(
         &self,
@@ -263,42 +311,39 @@ impl Engine {
     ) -> Result<ClonedVoice, EngineError> {
         let prior = StylePrior::embedded()?;
         let target = self.speaker_embedding(&reference.samples)?;
-        let g2p = g2p_for(Language::EnUs)?;
-        let tokens: Vec<Vec<i64>> = FIT_TEXTS
-            .iter()
-            .map(|t| Ok(self.vocab().encode(&phonemize_line(g2p.as_ref(), t)?)))
-            .collect::<Result<_, EngineError>>()?;
-        let mut pattern = vec![0f32; STYLE_DIM];
-        for t in &tokens {
-            let n = t.len();
-            for (p, x) in pattern.iter_mut().zip(&prior.row_pattern[(n - 1) * STYLE_DIM..n * STYLE_DIM]) {
-                *p += x / tokens.len() as f32;
-            }
-        }
-        let search =
-            Search { engine: self, prior: &prior, tokens, pattern, target, z_cap: opts.z_cap, eps_cap: opts.eps_cap };
+        let search = Search::new(self, &prior, target, opts)?;
+        // The stock voices' stored renders are this engine's only where it runs the float weights they were made
+        // with (a quantized model speaks slightly differently) and the sentences are these.
+        let stored = prior.fit.as_ref().filter(|f| {
+            self.weight_precisions().is_none() && f.texts.iter().map(String::as_str).eq(FIT_TEXTS.iter().copied())
+        });
         let total = opts.evaluations.max(4);
         let mut trail = Trail::default();
         let mut best_stock = (String::new(), f32::NEG_INFINITY);
-        // Renders and judges a candidate; returns its similarity and whether it is the best so far.
-        let mut evaluate = |p: &Point, trail: &mut Trail| -> Result<(f32, bool), EngineError> {
-            let identity = search.identity(p);
-            let e = search.judge(&identity)?;
-            let sim = cosine(&e, &target);
-            let predicted = normalized(&search.surrogate_raw(&identity));
-            trail.renders.push((identity, e.iter().zip(&predicted).map(|(a, b)| a - b).collect()));
-            let better = trail.best.as_ref().is_none_or(|b| sim > b.1);
-            if better {
-                trail.best = Some((p.clone(), sim));
-                trail.best_render = trail.renders.len() - 1;
-            }
-            progress(CloneProgress {
-                evaluations: trail.renders.len(),
-                total,
-                best: trail.best.as_ref().map_or(sim, |b| b.1),
-            });
-            Ok((sim, better))
-        };
+        // Renders and judges a candidate (or takes its stored judgement); returns its similarity and whether it is
+        // the best so far.
+        let mut evaluate =
+            |p: &Point, known: Option<[f32; EMBED_DIM]>, trail: &mut Trail| -> Result<(f32, bool), EngineError> {
+                let identity = search.identity(p);
+                let e = match known {
+                    Some(e) => e,
+                    None => search.judge(&identity)?,
+                };
+                let sim = cosine(&e, &target);
+                let predicted = normalized(&search.surrogate_raw(&identity));
+                trail.renders.push((identity, e.iter().zip(&predicted).map(|(a, b)| a - b).collect()));
+                let better = trail.best.as_ref().is_none_or(|b| sim > b.1);
+                if better {
+                    trail.best = Some((p.clone(), sim));
+                    trail.best_render = trail.renders.len() - 1;
+                }
+                progress(CloneProgress {
+                    evaluations: trail.renders.len(),
+                    total,
+                    best: trail.best.as_ref().map_or(sim, |b| b.1),
+                });
+                Ok((sim, better))
+            };
 
         // 1. The three stock voices whose stored embeddings are closest to the reference.
         let mut ranked: Vec<(usize, f32)> =
@@ -307,7 +352,7 @@ impl Engine {
         let zero_eps = vec![0f32; STYLE_DIM];
         for &(v, _) in ranked.iter().take(3) {
             let p = Point { z: prior.voice_coordinates(v), eps: zero_eps.clone() };
-            let (sim, _) = evaluate(&p, &mut trail)?;
+            let (sim, _) = evaluate(&p, stored.and_then(|f| f.voice(v)), &mut trail)?;
             if sim > best_stock.1 {
                 best_stock = (prior.names[v].clone(), sim);
             }
@@ -315,7 +360,7 @@ impl Engine {
         // 2. The surrogate's own proposal from the closest voice, uncorrected.
         let start = Point { z: prior.voice_coordinates(ranked[0].0), eps: zero_eps.clone() };
         let wide = (prior.voices() as f32 - 1.0).sqrt();
-        evaluate(&search.ascend(&start, None, wide), &mut trail)?;
+        evaluate(&search.ascend(&start, None, wide), None, &mut trail)?;
 
         // 3. Corrected surrogate steps in a trust region around the best render.
         let mut radius = 0.5 * wide;
@@ -324,7 +369,7 @@ impl Engine {
             let (p, _) = trail.best.clone().expect("four candidates were evaluated");
             let fix = Correction::fit(&trail.renders, trail.best_render, opts.refit_slope && slope);
             let next = search.ascend(&p, Some(&fix), radius);
-            if evaluate(&next, &mut trail)?.1 {
+            if evaluate(&next, None, &mut trail)?.1 {
                 radius = (radius * 1.4).min(wide);
             } else {
                 radius *= 0.6;

@@ -29,7 +29,9 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
 pub use clone::{CloneOptions, CloneProgress, ClonedVoice};
-pub use model::{CallOptions, ChunkOutput, KokoroModel, Prepared, SAMPLE_RATE, SAMPLES_PER_FRAME, StageTimes};
+pub use model::{
+    CallOptions, ChunkOutput, KokoroModel, Prepared, SAMPLE_RATE, SAMPLES_PER_FRAME, StageTimes, TextFeatures,
+};
 pub use plan::phonemize_text;
 pub use ssml_input::{ipa_to_kokoro, language_of_tag};
 pub use stream::{AudioChunk, Input, Latency, SpeechStream, TextSession, WindowPolicy};

@@ -127,6 +127,20 @@ impl StageTimes {
     }
 }
 
+/// ALBERT's features of a token sequence ([`KokoroModel::text_features`]).
+#[derive(Debug, Clone)]
+pub struct TextFeatures {
+    token_ids: Vec<i64>,
+    d_en: Tensor<3>,
+}
+
+impl TextFeatures {
+    /// The token ids (without pads) the features are of.
+    pub fn token_ids(&self) -> &[i64] {
+        &self.token_ids
+    }
+}
+
 /// One chunk's output.
 #[derive(Debug, Clone)]
 pub struct ChunkOutput {
@@ -210,6 +224,43 @@ impl KokoroModel {
         controls: Option<&ChunkControls>,
         call: CallOptions,
     ) -> Prepared {
+        self.prepare_inner(token_ids, None, style, speed, noise, controls, call)
+    }
+
+    /// ALBERT's features of token ids (without pads; at most 510), as the prosody predictor reads them. They
+    /// depend on the ids alone, not on the style: a caller that speaks the same ids in many styles (the clone
+    /// search) computes them once ([`KokoroModel::synthesize_features`]).
+    pub fn text_features(&self, token_ids: &[i64]) -> TextFeatures {
+        let mut ids = Vec::with_capacity(token_ids.len() + 2);
+        ids.push(0);
+        ids.extend_from_slice(token_ids);
+        ids.push(0);
+        let (_, d_en) = self.acoustic.bert_features_with(ids_tensor(&ids, &self.device), false);
+        TextFeatures { token_ids: token_ids.to_vec(), d_en }
+    }
+
+    /// [`KokoroModel::synthesize`] of the ids whose ALBERT features `f` holds: the same audio, without running
+    /// ALBERT again.
+    pub fn synthesize_features(&self, f: &TextFeatures, style: &[f32], speed: f32, noise: SourceNoise) -> ChunkOutput {
+        let prepared =
+            self.prepare_inner(&f.token_ids, Some(&f.d_en), style, speed, noise, None, CallOptions::default());
+        let (audio, times) = self.render_frames(&prepared, 0, prepared.spoken_frames());
+        let mut all = prepared.times;
+        all.add(&times);
+        ChunkOutput { audio, durations: prepared.durations, f0: prepared.f0, times: all }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn prepare_inner(
+        &self,
+        token_ids: &[i64],
+        albert: Option<&Tensor<3>>,
+        style: &[f32],
+        speed: f32,
+        noise: SourceNoise,
+        controls: Option<&ChunkControls>,
+        call: CallOptions,
+    ) -> Prepared {
         let int8 = call.int8_albert;
         let context = if controls.is_some() { 0 } else { call.context.min(token_ids.len().saturating_sub(1)) };
         let mut ids = Vec::with_capacity(token_ids.len() + 2);
@@ -230,10 +281,15 @@ impl KokoroModel {
                 enc
             });
             let t = Instant::now();
-            let (bert, d_en) = self.acoustic.bert_features_with(id_tensor.clone(), int8);
-            let _ = d_en.clone().narrow(1, 0, 1).into_data();
+            let d_en = match albert {
+                Some(d_en) => d_en.clone(),
+                None => {
+                    let (_, d_en) = self.acoustic.bert_features_with(id_tensor.clone(), int8);
+                    let _ = d_en.clone().narrow(1, 0, 1).into_data();
+                    d_en
+                }
+            };
             times.albert = t.elapsed();
-            drop(bert);
 
             let t = Instant::now();
             let (d, _logits, expected) = self.acoustic.durations(d_en, prosody.clone(), speed);

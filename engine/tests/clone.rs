@@ -57,3 +57,19 @@ fn a_clone_of_a_held_out_voice_beats_the_stock_voices_and_round_trips() {
     assert!(clone_sim > stock_sim, "clone {clone_sim:.3} vs stock {stock_sim:.3}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The prior's stored embeddings of its voices on the fitting sentences, which a search takes instead of rendering
+/// the stock voices it starts from, are what this engine renders for those voices (on this CPU, in this build).
+/// A change to the sentences, the G2P or the model that makes them stale fails here; `cargo xtask train-speaker
+/// --fit-embeddings-only` renews them.
+#[test]
+fn the_prior_stores_what_the_search_renders_for_its_voices() {
+    let prior = StylePrior::embedded().unwrap();
+    let fit = prior.fit.as_ref().expect("the shipped prior stores its fitting-sentence embeddings");
+    for v in [0, prior.voices() - 1] {
+        let rendered = engine().fit_embedding(&prior, v).unwrap();
+        let c = cosine(&rendered, &fit.voice(v).unwrap());
+        println!("{}: stored vs rendered cosine {c:.6}", prior.names[v]);
+        assert!(c >= 0.9995, "{}: the stored embedding is stale (cosine {c:.6} with a fresh render)", prior.names[v]);
+    }
+}

@@ -236,3 +236,20 @@ fn espeak_language_word_timings_are_words() {
     assert_eq!(words, ["Hola", "qué", "tal", "estás", "hoy"], "{:?}", s.words);
     assert!(s.words.windows(2).all(|w| w[0].end <= w[1].start + 1e-6 && w[0].start < w[0].end), "{:?}", s.words);
 }
+
+/// ALBERT's features computed once and reused in other styles (`KokoroModel::text_features`, as the clone search
+/// speaks its sentences in every candidate's style) give exactly the audio of a plain call, durations included.
+#[test]
+fn albert_features_reused_across_styles_give_the_same_audio() {
+    let e = engine();
+    let ids = e.vocab().encode("ðə nˈɔɹθ wˈɪnd ænd ðə sˈʌn wɜɹ dɪspjˈuːtɪŋ.");
+    let features = e.model().text_features(&ids);
+    assert_eq!(features.token_ids(), ids.as_slice());
+    for voice in ["af_heart", "bm_george"] {
+        let style = e.voices().get(voice).unwrap().style_for(ids.len()).unwrap().to_vec();
+        let plain = e.model().synthesize(&ids, &style, 1.0, SourceNoise::Seeded(0));
+        let reused = e.model().synthesize_features(&features, &style, 1.0, SourceNoise::Seeded(0));
+        assert_eq!(reused.durations, plain.durations, "{voice}");
+        assert_eq!(reused.audio, plain.audio, "{voice}");
+    }
+}

@@ -49,8 +49,29 @@ pub struct StylePrior {
     pub surrogate: Vec<f32>,
     /// Scale of the isotropic component `ε`.
     pub iso_std: f32,
+    /// The training voices' embeddings on the clone search's own fitting sentences, when the file has them.
+    pub fit: Option<FitEmbeddings>,
     /// Free-form provenance (command, sample count, ridge strength, surrogate fit).
     pub metadata: HashMap<String, String>,
+}
+
+/// Each training voice's GE2E embedding of the clone search's fitting sentences, rendered exactly as the search
+/// renders a candidate (the voice's identity plus the row pattern, seeded source noise). A search scores the stock
+/// voices it starts from with these instead of rendering them (3 of its 20 candidates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitEmbeddings {
+    /// The sentences, in the order they were spoken (stored as the metadata `fit_texts`, one per line); a search
+    /// uses the embeddings only if its sentences are these.
+    pub texts: Vec<String>,
+    /// `[V, 256]`, in the order of `names`.
+    pub embedding: Vec<f32>,
+}
+
+impl FitEmbeddings {
+    /// Training voice `v`'s embedding (`None` past the last voice).
+    pub fn voice(&self, v: usize) -> Option<[f32; EMBED_DIM]> {
+        self.embedding.get(v * EMBED_DIM..(v + 1) * EMBED_DIM)?.try_into().ok()
+    }
 }
 
 fn bad(detail: impl Into<String>) -> SpeakerError {
@@ -90,6 +111,15 @@ impl StylePrior {
             Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
         };
         let iso_std = get("iso_std", &[1])?[0];
+        let fit = match (file.tensor("fit_embedding").is_ok(), metadata.get("fit_texts")) {
+            (false, None) => None,
+            (true, Some(texts)) => Some(FitEmbeddings {
+                texts: texts.lines().map(String::from).collect(),
+                embedding: get("fit_embedding", &[v, EMBED_DIM])?,
+            }),
+            (true, None) => return Err(bad("fit_embedding without the metadata fit_texts naming its sentences")),
+            (false, Some(_)) => return Err(bad("the metadata fit_texts without the tensor fit_embedding")),
+        };
         Ok(Self {
             held_out: list("held_out"),
             mean: get("mean", &[STYLE_DIM])?,
@@ -99,6 +129,7 @@ impl StylePrior {
             row_pattern: get("row_pattern", &[PACK_ROWS, STYLE_DIM])?,
             surrogate: get("surrogate", &[STYLE_DIM + 1, EMBED_DIM])?,
             iso_std,
+            fit,
             names,
             metadata,
         })
@@ -108,7 +139,7 @@ impl StylePrior {
         let v = self.voices();
         let bytes = |x: &[f32]| -> Vec<u8> { x.iter().flat_map(|f| f.to_le_bytes()).collect() };
         let iso = [self.iso_std];
-        let tensors: Vec<(&str, Vec<u8>, Vec<usize>)> = vec![
+        let mut tensors: Vec<(&str, Vec<u8>, Vec<usize>)> = vec![
             ("mean", bytes(&self.mean), vec![STYLE_DIM]),
             ("deviations", bytes(&self.deviations), vec![v, STYLE_DIM]),
             ("voice_identity", bytes(&self.voice_identity), vec![v, STYLE_DIM]),
@@ -117,11 +148,19 @@ impl StylePrior {
             ("surrogate", bytes(&self.surrogate), vec![STYLE_DIM + 1, EMBED_DIM]),
             ("iso_std", bytes(&iso), vec![1]),
         ];
+        let mut metadata = self.metadata.clone();
+        metadata.remove("fit_texts");
+        if let Some(f) = &self.fit {
+            if f.embedding.len() != v * EMBED_DIM || f.texts.iter().any(|t| t.is_empty() || t.contains('\n')) {
+                return Err(bad("fit embeddings: expected one line of text per sentence and V × 256 values"));
+            }
+            tensors.push(("fit_embedding", bytes(&f.embedding), vec![v, EMBED_DIM]));
+            metadata.insert("fit_texts".into(), f.texts.join("\n"));
+        }
         let views: Vec<(&str, TensorView<'_>)> = tensors
             .iter()
             .map(|(n, b, s)| TensorView::new(Dtype::F32, s.clone(), b).map(|t| (*n, t)).map_err(|e| bad(e.to_string())))
             .collect::<Result<_, _>>()?;
-        let mut metadata = self.metadata.clone();
         metadata.insert("voices".into(), self.names.join(","));
         metadata.insert("held_out".into(), self.held_out.join(","));
         safetensors::serialize(views, Some(metadata)).map_err(|e| bad(e.to_string()))
@@ -293,6 +332,22 @@ mod tests {
         let back = StylePrior::from_bytes(&p.to_bytes().unwrap()).unwrap();
         assert_eq!(back.surrogate, p.surrogate);
         assert_eq!(back.names, p.names);
+        // The shipped prior stores its voices' embeddings on the search's fitting sentences (unit vectors); a
+        // prior without them round-trips without them, and one of the wrong size is refused.
+        let fit = p.fit.as_ref().expect("the shipped prior has the fitting sentences' embeddings");
+        assert_eq!(back.fit.as_ref(), Some(fit));
+        assert!(fit.texts.len() >= 2);
+        for v in 0..p.voices() {
+            let e = fit.voice(v).unwrap();
+            assert!((e.iter().map(|x| x * x).sum::<f32>().sqrt() - 1.0).abs() < 1e-4);
+        }
+        assert!(fit.voice(p.voices()).is_none());
+        let mut bare = p.clone();
+        bare.fit = None;
+        let bare_back = StylePrior::from_bytes(&bare.to_bytes().unwrap()).unwrap();
+        assert!(bare_back.fit.is_none() && !bare_back.metadata.contains_key("fit_texts"));
+        bare.fit = Some(FitEmbeddings { texts: fit.texts.clone(), embedding: vec![0.0; EMBED_DIM] });
+        assert!(bare.to_bytes().is_err());
         assert!(StylePrior::from_bytes(&p.to_bytes().unwrap()[..1000]).is_err());
     }
 

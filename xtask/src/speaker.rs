@@ -6,12 +6,16 @@
 //!    so an interrupted run resumes and a second fit reuses the renders.
 //! 2. Embeds every clip with the GE2E encoder (`Engine::output_embedding`: 16 kHz, −30 dBFS, as a reference is).
 //! 3. Fits the surrogate `[style row, 1] → embedding` by ridge regression (strength chosen on 10 % of the random
-//!    styles kept out of the fit) and writes the prior: training voices' identities, embeddings and the shared row
+//!    styles kept out of the fit) and builds the prior: training voices' identities, embeddings and the shared row
 //!    pattern. Voices named by `--holdout` are left out of everything but their own stock renders, so that clones
 //!    of them can be evaluated honestly (`cargo xtask clone-eval`).
 //!
-//! Usage: `cargo xtask train-speaker [--data DIR] [--styles N] [--iso X] [--holdout a,b] [--out FILE]` with
-//! `WARBLE_MODEL_DIR` set. Defaults (the shipped prior's): 600 random styles (1,308 clips, ~33 min on 2 cores),
+//! 4. Renders every training voice on the clone search's fitting sentences and stores their embeddings, so a search
+//!    scores the stock voices it starts from without rendering them (`--fit-embeddings-only` redoes only this, on
+//!    the prior at `--out`).
+//!
+//! Usage: `cargo xtask train-speaker [--data DIR] [--styles N] [--iso X] [--holdout a,b] [--out FILE]
+//! [--fit-embeddings-only]` with `WARBLE_MODEL_DIR` set. Defaults (the shipped prior's): 600 random styles (1,308 clips, ~33 min on 2 cores),
 //! isotropic part 0.07, the held-out voices of `DEFAULT_HOLDOUT`, `speaker/assets/style_prior.safetensors`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -210,6 +214,14 @@ pub fn run(args: &[String]) -> Result<()> {
         .map(String::from)
         .collect();
     let out = PathBuf::from(flag(args, "--out").unwrap_or_else(|| "speaker/assets/style_prior.safetensors".into()));
+    if args.iter().any(|a| a == "--fit-embeddings-only") {
+        // Only the stored fitting-sentence embeddings, for a prior already trained (after the search's sentences,
+        // the G2P or the model changed): minutes, not the hour a full training takes.
+        let bytes = std::fs::read(&out).with_context(|| format!("reading {}", out.display()))?;
+        let prior = StylePrior::from_bytes(&bytes)?;
+        let engine = Engine::load(&EngineOptions::default())?;
+        return write_with_fit_embeddings(&engine, prior, &out);
+    }
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
 
     let engine = Engine::load(&EngineOptions::default())?;
@@ -233,7 +245,8 @@ pub fn run(args: &[String]) -> Result<()> {
     render(&engine, &data, &all_jobs)?;
     let clips = embed_all(&engine, &data)?;
     let made_by = format!("cargo xtask train-speaker --styles {n_random} --iso {iso}");
-    fit(&names, &packs, &train, &holdout, &clips, &made_by, &out)
+    let prior = fit(&names, &packs, &train, &holdout, &clips, &made_by)?;
+    write_with_fit_embeddings(&engine, prior, &out)
 }
 
 /// One rendered clip: its style id, the style row the model received and its embedding.
@@ -321,8 +334,7 @@ fn fit(
     holdout: &[String],
     clips: &[Clip],
     made_by: &str,
-    out: &Path,
-) -> Result<()> {
+) -> Result<StylePrior> {
     let is_held = |label: &str| label.strip_prefix("stock:").is_some_and(|n| holdout.iter().any(|h| h == n));
     // Per style: the mean row (the two clips use rows of two lengths) and the mean embedding.
     let mut by_id: BTreeMap<usize, Vec<&Clip>> = BTreeMap::new();
@@ -418,13 +430,24 @@ fn fit(
         row_pattern,
         surrogate,
         iso_std: 0.05,
+        fit: None,
         metadata,
     };
+    eprintln!("{v} training voices, {} styles, surrogate validation cosine {val_cos:.4}", samples.len());
+    Ok(prior)
+}
+
+/// Renders every training voice on the clone search's fitting sentences and stores their embeddings in the prior
+/// (`Engine::fit_embeddings`), then writes it.
+fn write_with_fit_embeddings(engine: &Engine, mut prior: StylePrior, out: &Path) -> Result<()> {
+    let t0 = Instant::now();
+    prior.fit = Some(engine.fit_embeddings(&prior)?);
     std::fs::write(out, prior.to_bytes()?).with_context(|| format!("writing {}", out.display()))?;
     println!(
-        "wrote {} ({v} training voices, {} styles, surrogate validation cosine {val_cos:.4})",
+        "wrote {} ({} training voices; their fitting-sentence embeddings rendered in {:.0} s)",
         out.display(),
-        samples.len()
+        prior.voices(),
+        t0.elapsed().as_secs_f64()
     );
     Ok(())
 }
