@@ -191,7 +191,11 @@ impl KokoroModel {
         noise: SourceNoise,
         controls: Option<&ChunkControls>,
     ) -> ChunkOutput {
-        let prepared = self.prepare(token_ids, style, speed, noise, controls);
+        self.render_whole(self.prepare(token_ids, style, speed, noise, controls))
+    }
+
+    /// Renders every spoken frame of a prepared chunk: one call's output, with all its stages' times.
+    fn render_whole(&self, prepared: Prepared) -> ChunkOutput {
         let (audio, times) = self.render_frames(&prepared, 0, prepared.spoken_frames());
         let mut all = prepared.times;
         all.add(&times);
@@ -242,12 +246,15 @@ impl KokoroModel {
     /// [`KokoroModel::synthesize`] of the ids whose ALBERT features `f` holds: the same audio, without running
     /// ALBERT again.
     pub fn synthesize_features(&self, f: &TextFeatures, style: &[f32], speed: f32, noise: SourceNoise) -> ChunkOutput {
-        let prepared =
-            self.prepare_inner(&f.token_ids, Some(&f.d_en), style, speed, noise, None, CallOptions::default());
-        let (audio, times) = self.render_frames(&prepared, 0, prepared.spoken_frames());
-        let mut all = prepared.times;
-        all.add(&times);
-        ChunkOutput { audio, durations: prepared.durations, f0: prepared.f0, times: all }
+        self.render_whole(self.prepare_inner(
+            &f.token_ids,
+            Some(&f.d_en),
+            style,
+            speed,
+            noise,
+            None,
+            CallOptions::default(),
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
