@@ -169,8 +169,12 @@ impl<'a> Search<'a> {
 
     /// The judge's embedding of training voice `v` as a candidate (what the prior stores: [`StylePrior::fit`]).
     fn stock_render(&self, v: usize) -> Result<[f32; EMBED_DIM], EngineError> {
-        let p = Point { z: self.prior.voice_coordinates(v), eps: vec![0f32; STYLE_DIM] };
-        self.judge(&self.identity(&p))
+        self.judge(&self.identity(&self.stock(v)))
+    }
+
+    /// Training voice `v` as a search point: its coordinates, no isotropic part.
+    fn stock(&self, v: usize) -> Point {
+        Point { z: self.prior.voice_coordinates(v), eps: vec![0f32; STYLE_DIM] }
     }
 
     fn identity(&self, p: &Point) -> Vec<f32> {
@@ -349,16 +353,14 @@ impl Engine {
         let mut ranked: Vec<(usize, f32)> =
             prior.voice_embedding.chunks_exact(EMBED_DIM).map(|e| dot(e, &target)).enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let zero_eps = vec![0f32; STYLE_DIM];
         for &(v, _) in ranked.iter().take(3) {
-            let p = Point { z: prior.voice_coordinates(v), eps: zero_eps.clone() };
-            let (sim, _) = evaluate(&p, stored.and_then(|f| f.voice(v)), &mut trail)?;
+            let (sim, _) = evaluate(&search.stock(v), stored.and_then(|f| f.voice(v)), &mut trail)?;
             if sim > best_stock.1 {
                 best_stock = (prior.names[v].clone(), sim);
             }
         }
         // 2. The surrogate's own proposal from the closest voice, uncorrected.
-        let start = Point { z: prior.voice_coordinates(ranked[0].0), eps: zero_eps.clone() };
+        let start = search.stock(ranked[0].0);
         let wide = (prior.voices() as f32 - 1.0).sqrt();
         evaluate(&search.ascend(&start, None, wide), None, &mut trail)?;
 

@@ -127,6 +127,15 @@ impl StageTimes {
     }
 }
 
+/// The model's input for token ids: the pad id 0 at both ends.
+fn padded(token_ids: &[i64]) -> Vec<i64> {
+    let mut ids = Vec::with_capacity(token_ids.len() + 2);
+    ids.push(0);
+    ids.extend_from_slice(token_ids);
+    ids.push(0);
+    ids
+}
+
 /// ALBERT's features of a token sequence ([`KokoroModel::text_features`]).
 #[derive(Debug, Clone)]
 pub struct TextFeatures {
@@ -235,11 +244,7 @@ impl KokoroModel {
     /// depend on the ids alone, not on the style: a caller that speaks the same ids in many styles (the clone
     /// search) computes them once ([`KokoroModel::synthesize_features`]).
     pub fn text_features(&self, token_ids: &[i64]) -> TextFeatures {
-        let mut ids = Vec::with_capacity(token_ids.len() + 2);
-        ids.push(0);
-        ids.extend_from_slice(token_ids);
-        ids.push(0);
-        let (_, d_en) = self.acoustic.bert_features_with(ids_tensor(&ids, &self.device), false);
+        let (_, d_en) = self.acoustic.bert_features_with(ids_tensor(&padded(token_ids), &self.device), false);
         TextFeatures { token_ids: token_ids.to_vec(), d_en }
     }
 
@@ -270,10 +275,7 @@ impl KokoroModel {
     ) -> Prepared {
         let int8 = call.int8_albert;
         let context = if controls.is_some() { 0 } else { call.context.min(token_ids.len().saturating_sub(1)) };
-        let mut ids = Vec::with_capacity(token_ids.len() + 2);
-        ids.push(0);
-        ids.extend_from_slice(token_ids);
-        ids.push(0);
+        let ids = padded(token_ids);
         let (timbre, prosody) = self.style_halves(style);
         let mut times = StageTimes::default();
 
