@@ -30,6 +30,7 @@ use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, L
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use warble_engine::audio::write_atomically;
 use warble_g2p::en::learnt::{LearntConfig, LearntG2p, SLOTS};
 
 use crate::flag;
@@ -455,7 +456,8 @@ pub fn run(args: &[String]) -> Result<()> {
             ("held_out", format!("{} readings: en-us {us:.2} %, en-gb {gb:.2} % exact", test.len())),
         ],
     )?;
-    std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    // Through a temporary file: an interrupted write leaves the shipped model as it was.
+    write_atomically(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     eprintln!("wrote {} in {:.0} s", out.display(), started.elapsed().as_secs_f32());
     Ok(())
 }

@@ -25,6 +25,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
+use warble_engine::audio::write_atomically;
 use warble_engine::{Engine, EngineOptions, Language, SourceNoise, g2p_for, phonemize_line};
 use warble_speaker::prior::{StylePrior, apply_surrogate, solve_spd};
 use warble_speaker::{PACK_ROWS, STYLE_DIM};
@@ -442,7 +443,8 @@ fn fit(
 fn write_with_fit_embeddings(engine: &Engine, mut prior: StylePrior, out: &Path) -> Result<()> {
     let t0 = Instant::now();
     prior.fit = Some(engine.fit_embeddings(&prior)?);
-    std::fs::write(out, prior.to_bytes()?).with_context(|| format!("writing {}", out.display()))?;
+    // Through a temporary file: an interrupted run leaves the shipped prior as it was, never half written.
+    write_atomically(out, &prior.to_bytes()?).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "wrote {} ({} training voices; their fitting-sentence embeddings rendered in {:.0} s)",
         out.display(),
