@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use warble_engine::audio::write_atomically;
 use warble_engine::{CloneOptions, Engine, EngineOptions, Language, SynthesisOptions};
 use warble_speaker::prior::StylePrior;
 use warble_speaker::{Audio, cosine, prepare_reference};
@@ -169,7 +170,8 @@ pub fn run(args: &[String]) -> Result<()> {
         let at_k = at_k.iter().sum::<f32>() / at_k.len().max(1) as f32;
         let _ = writeln!(table, "mean best (fitting text) after {k} renders: {at_k:.3}");
     }
-    std::fs::write(out.join("summary.md"), &table)?;
+    let summary = out.join("summary.md");
+    write_atomically(&summary, table.as_bytes()).with_context(|| format!("writing {}", summary.display()))?;
     println!("{table}");
     Ok(())
 }

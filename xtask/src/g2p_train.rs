@@ -431,7 +431,8 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         let bytes = to_safetensors(&net, CONFIG, &letters, &phonemes, &[])?;
         // Each epoch's weights beside the output, so an interrupted run keeps its best.
-        std::fs::write(out.with_extension(format!("epoch{}", epoch + 1)), &bytes)?;
+        let checkpoint = out.with_extension(format!("epoch{}", epoch + 1));
+        write_atomically(&checkpoint, &bytes).with_context(|| format!("writing {}", checkpoint.display()))?;
         let model = LearntG2p::from_bytes(&bytes)?;
         scores = (held_out_rate(&model, false), held_out_rate(&model, true));
         eprintln!(

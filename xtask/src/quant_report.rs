@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use warble_engine::audio::write_atomically;
 use warble_engine::quant::{Policy, Precision, QuantizedModel, Rule, Scheme, glob_match};
 use warble_engine::{Backend, Engine, EngineOptions, KokoroModel, Prepared, SAMPLES_PER_FRAME, SourceNoise};
 use warble_weights::WeightMap;
@@ -238,7 +239,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let table = render_table(&cases, &precisions, &group_rows, &policy_rows, audio_s);
     println!("{table}");
     if let Some(out) = out {
-        std::fs::write(&out, &table).with_context(|| format!("writing {}", out.display()))?;
+        write_atomically(&out, table.as_bytes()).with_context(|| format!("writing {}", out.display()))?;
         eprintln!("wrote {}", out.display());
     }
     eprintln!("total {:.0} s", t0.elapsed().as_secs_f64());
