@@ -140,6 +140,15 @@ fn clone_rejects_bad_input_before_the_model_loads_and_writes_nothing() {
     let r = warble(&["clone", good, "-o", out, "--evaluations", "2", "--model", no_model]);
     assert_fails(&r, "--evaluations 2", &["--evaluations", "at least 4"]);
     assert!(files_in(&out_dir).is_empty(), "left {:?}", files_in(&out_dir));
+
+    // A transcript with nothing to say, or in an unknown language, fails before the model loads; a good one passes.
+    let r = warble(&["clone", good, "-o", out, "--transcript", " ... ?! ", "--model", no_model]);
+    assert_fails(&r, "an empty transcript", &["transcript", "nothing to say"]);
+    let r = warble(&["clone", good, "-o", out, "--transcript", "Hello there.", "--lang", "xx", "--model", no_model]);
+    assert_fails(&r, "--lang xx", &["xx"]);
+    let r = warble(&["clone", good, "-o", out, "--transcript", "Hello there.", "--lang", "en-gb", "--model", no_model]);
+    assert_fails(&r, "a good transcript without a model", &["no-model.onnx"]);
+    assert!(files_in(&out_dir).is_empty(), "left {:?}", files_in(&out_dir));
 }
 
 #[test]

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
-pub use clone::{CloneOptions, CloneProgress, ClonedVoice};
+pub use clone::{CloneOptions, CloneProgress, ClonedVoice, TRANSCRIPT_PHONEMES, check_transcript};
 pub use model::{
     CallOptions, ChunkOutput, KokoroModel, Prepared, SAMPLE_RATE, SAMPLES_PER_FRAME, StageTimes, TextFeatures,
 };

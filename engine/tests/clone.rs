@@ -56,6 +56,11 @@ fn a_clone_of_a_held_out_voice_beats_the_stock_voices_and_round_trips() {
     println!("held-out sentence: clone {clone_sim:.3}, {} {stock_sim:.3}", voice.best_stock.0);
     assert!(clone_sim > stock_sim, "clone {clone_sim:.3} vs stock {stock_sim:.3}");
     std::fs::remove_dir_all(&dir).unwrap();
+
+    // A transcript reaches the search: one with nothing to say is refused before any render.
+    let opts = CloneOptions { transcript: Some(" ... ".into()), ..opts };
+    let err = engine().clone_voice(&reference, "x", &opts, &mut |_| panic!("rendered")).unwrap_err();
+    assert!(err.to_string().contains("transcript"), "{err}");
 }
 
 /// The prior's stored embeddings of its voices on the fitting sentences, which a search takes instead of rendering

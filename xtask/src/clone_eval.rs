@@ -8,9 +8,10 @@
 //! nearest stock voice. The clones' packs are written to `--out` (default `target/clone-eval`) for intelligibility
 //! runs: `scripts/whisper_eval/run.py --voice target/clone-eval/<target>.bin --langs en-us`.
 //!
-//! Usage: `cargo xtask clone-eval [--evaluations N] [--out DIR] [--only a,b] [--no-refit] [--z-cap Z] [--eps-cap E]`
-//! with `WARBLE_MODEL_DIR` set (`--no-refit`: `CloneOptions::refit_slope` off, the same-run baseline; the caps
-//! default to `CloneOptions`'s).
+//! Usage: `cargo xtask clone-eval [--evaluations N] [--out DIR] [--only a,b] [--no-refit] [--z-cap Z] [--eps-cap E]
+//! [--transcript]` with `WARBLE_MODEL_DIR` set (`--no-refit`: `CloneOptions::refit_slope` off, the same-run
+//! baseline; the caps default to `CloneOptions`'s; `--transcript`: the clone is given the reference's words,
+//! `CloneOptions::transcript`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -57,6 +58,7 @@ pub fn run(args: &[String]) -> Result<()> {
         flag(args, "--evaluations").map(|s| s.parse()).transpose()?.unwrap_or(CloneOptions::default().evaluations);
     let out = PathBuf::from(flag(args, "--out").unwrap_or_else(|| "target/clone-eval".into()));
     let no_refit = args.iter().any(|a| a == "--no-refit");
+    let transcript = args.iter().any(|a| a == "--transcript").then(|| REFERENCE_TEXT.to_string());
     let defaults = CloneOptions::default();
     let z_cap: f32 = flag(args, "--z-cap").map(|s| s.parse()).transpose()?.unwrap_or(defaults.z_cap);
     let eps_cap: f32 = flag(args, "--eps-cap").map(|s| s.parse()).transpose()?.unwrap_or(defaults.eps_cap);
@@ -116,7 +118,14 @@ pub fn run(args: &[String]) -> Result<()> {
         let voice = engine.clone_voice(
             &reference,
             &file_name,
-            &CloneOptions { evaluations, refit_slope: !no_refit, z_cap, eps_cap },
+            &CloneOptions {
+                evaluations,
+                refit_slope: !no_refit,
+                z_cap,
+                eps_cap,
+                transcript: transcript.clone(),
+                transcript_language: Some(Language::EnUs),
+            },
             &mut |p| trace.push(p.best),
         )?;
         let secs = clock.elapsed().as_secs_f64();
